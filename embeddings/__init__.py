@@ -1,0 +1,1 @@
+"""Embedding models and vector indexes, behind small interfaces."""

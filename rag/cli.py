@@ -1,0 +1,200 @@
+"""The ``rag`` command: a thin layer over the pipeline.
+
+Every expected failure becomes a one-line ``error:`` message and exit code 2;
+nothing here holds logic the UI or the eval would need too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+DEFAULT_SEEDS = Path("seeds")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("settings (also RAG_* environment variables)")
+    g.add_argument("--home", help="cache folder for models and the index (RAG_HOME)")
+    g.add_argument("--index", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
+    g.add_argument("--llm", dest="llm_path", help="a local GGUF chat model (RAG_LLM_PATH)")
+    g.add_argument("--embedder", dest="embedder_path", help="a sentence-transformers folder (RAG_EMBEDDER_PATH)")
+    g.add_argument("--threads", type=int, help="CPU threads for both models (RAG_THREADS)")
+    g.add_argument("--top-k", dest="top_k", type=int, help="passages retrieved (RAG_TOP_K)")
+    g.add_argument("--temperature", type=float, help="sampling temperature (RAG_TEMPERATURE)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Offline, cited answers from your news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    models = sub.add_parser("models", help="fetch or show the local models")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    _common(msub.add_parser("fetch", help="download, assemble and verify the bundled models"))
+    _common(msub.add_parser("status", help="show where the models are"))
+
+    ingest = sub.add_parser("ingest", help="index article files (.txt, .md, .html)")
+    ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
+    ingest.add_argument("--rebuild", action="store_true", help="ignore the existing index and start over")
+    ingest.add_argument("--remove", action="append", default=[], metavar="DOC_ID", help="drop an article")
+    _common(ingest)
+
+    docs = sub.add_parser("docs", help="list the indexed articles")
+    _common(docs)
+
+    ask = sub.add_parser("ask", help="ask a question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    _common(ask)
+
+    ev = sub.add_parser("eval", help="evaluate answers, citations and retrieval")
+    ev.add_argument("--dataset", default="seeds", help="seeds, xquad, or a path to a JSONL QA set")
+    ev.add_argument("--limit", type=int)
+    ev.add_argument("--retrieval-only", action="store_true")
+    ev.add_argument("--json", action="store_true")
+    ev.add_argument("--report", type=Path, default=Path("reports"))
+    ev.add_argument("--gates", action="store_true", help="fail when a figure is below its gate")
+    _common(ev)
+
+    ui = sub.add_parser("ui", help="start the chat app")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=7860)
+    _common(ui)
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "top_k", "temperature")
+    return Settings.from_env().with_overrides(**{k: getattr(args, k, None) for k in keys})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+        handler = {
+            "models": cmd_models, "ingest": cmd_ingest, "docs": cmd_docs, "ask": cmd_ask, "eval": cmd_eval,
+            "ui": cmd_ui,
+        }[args.command]
+        return handler(args, settings)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import models
+
+    if args.models_command == "status":
+        for label, resolve in (("llm", models.resolve_llm), ("embedder", models.resolve_embedder)):
+            try:
+                print(f"{label}: {resolve(settings)}")
+            except RagError as exc:
+                print(f"{label}: missing ({exc})")
+        return 0
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(label: str, done: int, total: int) -> None:
+        bar = bars.get(label)
+        if bar is None or bar.total != total or done < bar.n:
+            if bar is not None:
+                bar.close()
+            bar = bars[label] = tqdm(total=total, desc=label, unit="part", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    print(f"llm: {models.fetch_llm(settings, progress)}")
+    print(f"embedder: {models.fetch_embedder(settings, progress)}")
+    for bar in bars.values():
+        bar.close()
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.factory import build_embedder, build_store
+    from rag.ingest import Ingestor, tqdm_progress
+
+    paths = args.paths or ([] if args.remove else [DEFAULT_SEEDS])
+    ingestor = Ingestor(build_store(settings), build_embedder(settings), settings.chunk_chars,
+                        progress=tqdm_progress("embedding"))
+    report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove)
+    for path, why in report.failed:
+        print(f"skipped {path}: {why}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.factory import build_store
+
+    snap = build_store(settings).load()
+    for doc in snap.documents.values():
+        n = len(snap.passages_of(doc.doc_id))
+        print(f"{doc.doc_id}\t{doc.date or '-'}\t{doc.source or '-'}\t{n} passages\t{doc.title}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.factory import build_assistant
+    from rag.pipeline import Done, Retrieved, Token
+
+    if not args.question.strip():
+        raise RagError("the question is empty")
+    assistant = build_assistant(settings)
+    answer = None
+    streamed = []
+    for event in assistant.stream(args.question):
+        if isinstance(event, Token) and not args.json:
+            streamed.append(event.text)
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Retrieved) and not args.json:
+            print(f"[{len(event.evidence)} source sentences retrieved]", file=sys.stderr, flush=True)
+        elif isinstance(event, Done):
+            answer = event.answer
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    if streamed:
+        print()
+    if answer.answer.strip() != "".join(streamed).strip():
+        print(f"\nChecked answer: {answer.answer}")
+    if answer.citations:
+        print("\nSources:")
+    for c in answer.citations:
+        meta = ", ".join(x for x in (c.date, c.source) if x)
+        print(f"[{c.n}] {c.doc_id} | {c.title} ({meta})\n    „{c.quote}“")
+    t = answer.timings
+    ft = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
+    tps = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
+    print(f"\n(first token {ft}, total {t.total_s:.1f}s{tps})", file=sys.stderr)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.evaluate import run_eval
+
+    return run_eval(args, settings)
+
+
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from ui.app import launch
+
+    launch(settings, args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The one place where settings become concrete components."""
+
+from __future__ import annotations
+
+from embeddings.embedder import Embedder, SentenceTransformerEmbedder
+from rag.citations import CitationChecker
+from rag.generate import Generator, LlamaGenerator
+from rag.models import resolve_embedder, resolve_llm
+from rag.pipeline import Assistant
+from rag.retrieve import Retriever
+from rag.settings import Settings
+from rag.store import Store
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
+
+
+def build_generator(settings: Settings) -> Generator:
+    return LlamaGenerator(resolve_llm(settings), settings.threads, settings.n_ctx)
+
+
+def build_store(settings: Settings) -> Store:
+    return Store(settings.index_path)
+
+
+def build_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:
+    store = build_store(settings)
+    snapshot = store.load()
+    embedder = embedder or build_embedder(settings)
+    store.check_embedder(snapshot.manifest, embedder.model_id)
+    return Retriever(snapshot, embedder)
+
+
+def build_assistant(settings: Settings, embedder: Embedder | None = None,
+                    generator: Generator | None = None) -> Assistant:
+    retriever = build_retriever(settings, embedder)
+    generator = generator or build_generator(settings)
+    checker = CitationChecker(retriever.claim_similarity, threshold=settings.support_threshold,
+                              drop_unsupported=settings.drop_unsupported)
+    return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
+                     settings.refuse_below, settings.max_tokens, settings.temperature)

@@ -1,0 +1,66 @@
+"""The ``Generator`` interface and its llama.cpp implementation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+Message = dict[str, str]
+
+
+class Generator(Protocol):
+    """Streams a chat completion as text pieces."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200,
+               temperature: float = 0.0) -> Iterator[str]: ...
+
+
+class LlamaGenerator:
+    """A GGUF chat model via llama-cpp-python, loaded on first use.
+
+    The chat template comes from the GGUF itself. llama-cpp-python keeps the
+    KV state of the previous prompt and reuses its longest common prefix, so a
+    fixed system prompt is evaluated once and then served from cache.
+    """
+
+    def __init__(self, path: Path, threads: int = 2, n_ctx: int = 2048, seed: int = 0) -> None:
+        self.path = path
+        self.threads = threads
+        self.n_ctx = n_ctx
+        self.seed = seed
+        self._llm: Llama | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.path.name
+
+    @property
+    def llm(self) -> Llama:
+        if self._llm is None:
+            from llama_cpp import Llama
+
+            self._llm = Llama(
+                model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
+                n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False,
+            )
+        return self._llm
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200,
+               temperature: float = 0.0) -> Iterator[str]:
+        chunks = self.llm.create_chat_completion(
+            messages=list(messages),  # type: ignore[arg-type]
+            max_tokens=max_tokens, temperature=temperature, top_k=1 if temperature == 0 else 40,
+            repeat_penalty=1.05, stream=True,
+        )
+        for chunk in chunks:
+            delta = chunk["choices"][0].get("delta", {})  # type: ignore[index]
+            piece = delta.get("content")  # type: ignore[union-attr]
+            if piece:
+                yield piece

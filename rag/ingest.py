@@ -1,0 +1,198 @@
+"""Turn folders of articles into an index, incrementally.
+
+A document whose content hash and chunk settings are unchanged keeps its
+passages and vectors; only new or changed files are embedded, and files that
+disappeared from an ingested folder are dropped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.embedder import Embedder
+from embeddings.index import FaissIndex
+from rag.chunk import chunk_document
+from rag.errors import InputError, RagError
+from rag.parse import iter_files, parse_file
+from rag.store import Manifest, Snapshot, Store, library_versions
+from rag.types import Document, Passage
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    passages_embedded: int = 0
+    sentences_embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged",
+                 f"{len(self.removed)} removed"]
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        rate = self.passages_embedded / self.seconds if self.seconds and self.passages_embedded else 0.0
+        return (f"ingest: {', '.join(parts)}; embedded {self.passages_embedded} passages and "
+                f"{self.sentences_embedded} sentences in {self.seconds:.1f}s ({rate:.1f} passages/s)")
+
+
+class Ingestor:
+    def __init__(self, store: Store, embedder: Embedder, chunk_chars: int = 500,
+                 progress: Progress | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunk_chars = chunk_chars
+        self.progress = progress
+
+    def _previous(self, rebuild: bool) -> Snapshot | None:
+        if rebuild or not self.store.exists():
+            return None
+        snap = self.store.load()
+        self.store.check_embedder(snap.manifest, self.embedder.model_id)
+        return snap
+
+    def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        previous = self._previous(rebuild)
+        files = iter_files(paths)
+        if not files and not remove:
+            raise InputError(f"no .txt, .md or .html files in {', '.join(map(str, paths))}")
+        parsed: dict[str, Document] = {}
+        for f in files:
+            try:
+                doc = parse_file(f)
+            except RagError as exc:
+                report.failed.append((str(f), str(exc)))
+                continue
+            if doc.doc_id in parsed:
+                report.failed.append((str(f), f"duplicate article id {doc.doc_id} (also {parsed[doc.doc_id].path})"))
+                continue
+            parsed[doc.doc_id] = doc
+
+        old_docs = previous.documents if previous else {}
+        same_chunks = previous is not None and previous.manifest.chunk_chars == self.chunk_chars
+        roots = [p.resolve() for p in paths]
+        failed_paths = {str(Path(p).resolve()) for p, _ in report.failed}
+        keep: dict[str, Document] = {}
+        for doc_id, old in old_docs.items():
+            if doc_id in (remove or []):
+                report.removed.append(doc_id)
+            elif doc_id in parsed:
+                continue
+            elif _under(Path(old.path), roots) and str(Path(old.path).resolve()) not in failed_paths:
+                report.removed.append(doc_id)
+            else:
+                keep[doc_id] = old
+        for doc_id, doc in parsed.items():
+            old = old_docs.get(doc_id)
+            if old is None:
+                report.added.append(doc_id)
+            elif old.content_hash == doc.content_hash and same_chunks:
+                report.unchanged.append(doc_id)
+            else:
+                report.updated.append(doc_id)
+            keep[doc_id] = doc
+
+        reuse = set(report.unchanged) | (set(keep) - set(parsed) if same_chunks else set())
+        snapshot = self._build(keep, reuse, previous, report)
+        if report.added or report.updated or report.removed or previous is None or not same_chunks:
+            self.store.write(snapshot)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _build(self, docs: dict[str, Document], reuse: set[str], previous: Snapshot | None,
+               report: IngestReport) -> Snapshot:
+        passages: list[Passage] = []
+        sentence_ids: list[tuple[int, ...]] = []
+        p_vecs: list[np.ndarray | None] = []
+        s_vecs: list[np.ndarray | None] = []
+        to_embed_p: list[int] = []
+        to_embed_s: list[int] = []
+        for doc_id in sorted(docs):
+            doc = docs[doc_id]
+            if previous is not None and doc_id in reuse:
+                olds = previous.passages_of(doc_id)
+                old_vecs = previous.passage_index.vectors(np.array([p.passage_id for p in olds], dtype=np.int64))
+                for p, vec in zip(olds, old_vecs, strict=True):
+                    sids = previous.sentence_ids[p.passage_id]
+                    _append(passages, sentence_ids, p, len(s_vecs))
+                    p_vecs.append(vec)
+                    s_vecs.extend(previous.sentence_vectors[list(sids)])
+            else:
+                for p in chunk_document(doc, self.chunk_chars):
+                    to_embed_p.append(len(passages))
+                    to_embed_s.extend(range(len(s_vecs), len(s_vecs) + len(p.sentences)))
+                    _append(passages, sentence_ids, p, len(s_vecs))
+                    p_vecs.append(None)
+                    s_vecs.extend([None] * len(p.sentences))
+        texts_p = [passages[i].text for i in to_embed_p]
+        flat_sents = [s for p in passages for s in p.sentences]
+        texts_s = [flat_sents[i].text for i in to_embed_s]
+        vectors = self._embed(texts_p + texts_s)
+        for i, vec in zip(to_embed_p, vectors[: len(texts_p)], strict=True):
+            p_vecs[i] = vec
+        for i, vec in zip(to_embed_s, vectors[len(texts_p):], strict=True):
+            s_vecs[i] = vec
+        report.passages_embedded = len(texts_p)
+        report.sentences_embedded = len(texts_s)
+        dim = self.embedder.dimension
+        index = FaissIndex(dim)
+        if passages:
+            index.add(np.arange(len(passages), dtype=np.int64), np.stack([v for v in p_vecs if v is not None]))
+        sent_matrix = np.stack([v for v in s_vecs if v is not None]) if s_vecs else np.zeros((0, dim), np.float32)
+        manifest = Manifest(
+            embedder=self.embedder.model_id, dimension=dim, chunk_chars=self.chunk_chars, documents=len(docs),
+            passages=len(passages), sentences=len(flat_sents), created=time.time(), versions=library_versions(),
+        )
+        return Snapshot(manifest, dict(docs), passages, sentence_ids, index, sent_matrix)
+
+    def _embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), np.float32)
+        out = []
+        for start in range(0, len(texts), batch):
+            if self.progress:
+                self.progress(start, len(texts))
+            out.append(self.embedder.embed_documents(texts[start:start + batch]))
+        if self.progress:
+            self.progress(len(texts), len(texts))
+        return np.concatenate(out)
+
+
+def _append(passages: list[Passage], sentence_ids: list[tuple[int, ...]], p: Passage, first_sid: int) -> None:
+    pid = len(passages)
+    passages.append(Passage(pid, p.doc_id, p.ordinal, p.text, p.start, p.end, p.sentences))
+    sentence_ids.append(tuple(range(first_sid, first_sid + len(p.sentences))))
+
+
+def _under(path: Path, roots: list[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == r or r in resolved.parents for r in roots)
+
+
+def tqdm_progress(label: str) -> Progress:
+    """A progress callback drawing a tqdm bar with an ETA on stderr."""
+    from tqdm import tqdm
+
+    bar: list[tqdm] = []
+
+    def update(done: int, total: int) -> None:
+        if not bar:
+            bar.append(tqdm(total=total, desc=label, unit="text", file=sys.stderr, leave=True))
+        bar[0].update(done - bar[0].n)
+        if done >= total:
+            bar[0].close()
+
+    return update

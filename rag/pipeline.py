@@ -1,0 +1,122 @@
+"""The question-answering pipeline: retrieve, generate, check, cite.
+
+``Assistant.stream`` yields events so the CLI and the UI can show sources as
+soon as retrieval is done and the answer as it is generated; ``ask`` drains
+the stream into a final ``Answer``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from rag.citations import CitationChecker, Verdict, build_citations, render, split_answer
+from rag.errors import InputError
+from rag.generate import Generator
+from rag.prompt import REFUSAL_MARK, REFUSALS, build_messages, detect_language
+from rag.retrieve import Retrieval, Retriever
+from rag.types import Answer, Evidence, Timings
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Sent once retrieval is done, before any token."""
+
+    evidence: tuple[Evidence, ...]
+    query: str
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+Event = Retrieved | Token | Done
+
+
+class Assistant:
+    def __init__(self, retriever: Retriever, generator: Generator, checker: CitationChecker,
+                 top_k: int = 6, evidence_sentences: int = 6, refuse_below: float = 0.30,
+                 max_tokens: int = 200, temperature: float = 0.0) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.checker = checker
+        self.top_k = top_k
+        self.evidence_sentences = evidence_sentences
+        self.refuse_below = refuse_below
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
+        final = None
+        for event in self.stream(question, history):
+            if isinstance(event, Done):
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("the question is empty")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
+        started = time.perf_counter()
+        lang = detect_language(question)
+        previous = history[-1].question if history else None
+        query = f"{previous} {question}" if previous else question
+        retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences)
+        retrieve_s = time.perf_counter() - started
+        yield Retrieved(retrieval.evidence, query)
+        if not retrieval.evidence or retrieval.best_similarity < self.refuse_below:
+            total = time.perf_counter() - started
+            yield Done(Answer(question, REFUSALS[lang], True, timings=Timings(retrieve_s, None, total, None),
+                              standalone_question=query if previous else None))
+            return
+        messages = build_messages(question, list(retrieval.evidence), self.retriever.snapshot.documents, lang,
+                                  previous)
+        pieces: list[str] = []
+        first_token = None
+        for piece in self.generator.stream(messages, self.max_tokens, self.temperature):
+            if first_token is None:
+                first_token = time.perf_counter()
+            pieces.append(piece)
+            yield Token(piece)
+        done = time.perf_counter()
+        raw = "".join(pieces).strip()
+        gen_s = done - first_token if first_token else 0.0
+        timings = Timings(
+            retrieve_s=retrieve_s,
+            first_token_s=None if first_token is None else first_token - started,
+            total_s=done - started,
+            tokens_per_s=(len(pieces) - 1) / gen_s if gen_s > 0 and len(pieces) > 1 else None,
+        )
+        yield Done(self._finish(question, raw, retrieval, lang, timings, query if previous else None))
+
+    def _finish(self, question: str, raw: str, retrieval: Retrieval, lang: str, timings: Timings,
+                standalone: str | None) -> Answer:
+        refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone)
+        if not raw or REFUSAL_MARK.lower() in raw.lower():
+            return refusal
+        verdicts = self.checker.check(split_answer(raw), retrieval.evidence, question)
+        kept: list[Verdict] = [v for v in verdicts if v.sentence.supported or not self.checker.drop_unsupported]
+        if not any(v.sentence.supported for v in kept):
+            return refusal
+        citations = build_citations(kept, retrieval.evidence, self.retriever.snapshot.documents)
+        sentences = [v.sentence for v in kept]
+        text = render(sentences, mark_unsupported="[unsupported]")
+        return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone)

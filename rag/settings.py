@@ -1,0 +1,93 @@
+"""One settings object for the whole app.
+
+Values come from defaults, then ``RAG_*`` environment variables, then CLI flags
+(``Settings.with_overrides``), so every entry point configures the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ENV_PREFIX = "RAG_"
+
+
+def default_home() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "rag"
+
+
+def default_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=default_home)
+    index_dir: Path | None = None
+    llm_path: Path | None = None
+    embedder_path: Path | None = None
+    threads: int = field(default_factory=default_threads)
+    top_k: int = 6
+    evidence_sentences: int = 6
+    temperature: float = 0.0
+    max_tokens: int = 200
+    n_ctx: int = 2048
+    chunk_chars: int = 500
+    refuse_below: float = 0.30
+    support_threshold: float = 0.45
+    drop_unsupported: bool = True
+    embed_batch: int = 16
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def downloads_dir(self) -> Path:
+        return self.home / "downloads"
+
+    @property
+    def index_path(self) -> Path:
+        return self.index_dir or self.home / "index"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None and f.name == "home":
+                raw = env.get("RAG_HOME")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        given = {k: _convert(k, v) if isinstance(v, str) else v for k, v in overrides.items() if v is not None}
+        return dataclasses.replace(self, **given)  # type: ignore[arg-type]
+
+
+_PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
+_INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch"}
+_FLOATS = {"temperature", "refuse_below", "support_threshold"}
+_BOOLS = {"drop_unsupported"}
+
+
+def _convert(name: str, raw: str) -> object:
+    try:
+        if name in _PATHS:
+            return Path(raw).expanduser()
+        if name in _INTS:
+            return int(raw)
+        if name in _FLOATS:
+            return float(raw)
+        if name in _BOOLS:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError("expected true or false")
+            return raw.lower() in ("1", "true", "yes", "on")
+    except ValueError as exc:
+        raise ValueError(f"setting {name}: cannot read {raw!r} ({exc})") from None
+    return raw

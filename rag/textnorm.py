@@ -1,0 +1,67 @@
+"""Language-neutral normalisation of words and numbers.
+
+English questions meet German articles: "Lukashenko" must match "Lukaschenko",
+"Sochi" "Sotschi", "80.1" "80,1" and "200,000" "200.000". Lexical search and
+the citation checks both go through these functions so they agree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_TRANSLIT = [("tsch", "ch"), ("sch", "sh"), ("kh", "ch"), ("ck", "k"), ("w", "v"), ("j", "y"), ("ph", "f"),
+             ("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", "s"), ("tz", "z")]
+STOPWORDS = set("""
+a an and are as at be by did do does for from had has have he her his how in is it its of on or she that the
+their them they this to was were what when where which who whom whose why will with would about after into
+than then there these those also any can could should may might much many more most other some such only not
+der die das den dem des ein eine einer eines einem einen und oder ist sind war waren wird werden hat haben
+hatte hatten mit von zu zum zur im in auf für fur bei nach aus als wie was wer wen wem wo wann warum welche
+welcher welches sich sie er es ihr ihm ihn man nicht auch noch dass daß am an um über uber vor bis so
+""".split())
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip accents (ß -> ss) and unify transliterations."""
+    text = text.lower().replace("ß", "ss")
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    for a, b in _TRANSLIT:
+        text = text.replace(a, b)
+    return text
+
+
+_NUM = re.compile(r"\d+(?:[.,\u202f\u00a0 ]\d{3})+(?![\d])|\d+(?:[.,]\d+)?")
+
+
+def normalize_number(raw: str) -> str:
+    """'200.000' / '200,000' / '200 000' -> '200000'; '80,1' -> '80.1'."""
+    s = raw.replace("\u202f", " ").replace("\u00a0", " ")
+    if re.fullmatch(r"\d{1,3}(?:[ .,]\d{3})+", s):
+        return re.sub(r"[ .,]", "", s)
+    return s.replace(",", ".")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers a text states, normalised; years and small counts included."""
+    return {normalize_number(m.group()) for m in _NUM.finditer(text)}
+
+
+def tokens(text: str) -> list[str]:
+    """Search tokens: folded words without stopwords, plus normalised numbers."""
+    out = [normalize_number(m.group()) for m in _NUM.finditer(text)]
+    for word in re.findall(r"[^\W\d_]+", text):
+        if word.lower() in STOPWORDS or len(word) < 2:
+            continue
+        out.append(stem(fold(word)))
+    return out
+
+
+def stem(word: str) -> str:
+    """A deliberately light suffix strip shared by English and German words."""
+    if len(word) > 5:
+        for suffix in ("ern", "en", "er", "es", "e", "s", "n"):
+            if word.endswith(suffix):
+                return word[: -len(suffix)]
+    return word

@@ -1,0 +1,130 @@
+"""Typed, frozen records passed between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    path: str
+    text: str
+    title: str
+    date: str | None = None
+    source: str | None = None
+    dateline: str | None = None
+    caption: str | None = None
+    body_start: int = 0
+    content_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence with character offsets into its document's text."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A sentence-aware chunk of one document: the unit that is retrieved and cited."""
+
+    passage_id: int
+    doc_id: str
+    ordinal: int
+    text: str
+    start: int
+    end: int
+    sentences: tuple[Sentence, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One numbered source shown to the model: a sentence of a retrieved passage."""
+
+    n: int
+    passage: Passage
+    sentence: Sentence
+    score: float
+    sentence_id: int = -1
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    date: str | None
+    source: str | None
+    passage: str
+    quote: str
+    passage_id: int = -1
+    quote_start: int = -1
+    quote_end: int = -1
+
+
+@dataclass(frozen=True)
+class Timings:
+    retrieve_s: float = 0.0
+    first_token_s: float | None = None
+    total_s: float = 0.0
+    tokens_per_s: float | None = None
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    citations: tuple[Citation, ...] = ()
+    timings: Timings = field(default_factory=Timings)
+    sentences: tuple[AnswerSentence, ...] = ()
+    standalone_question: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "date": c.date,
+                    "source": c.source,
+                    "passage": c.passage,
+                    "quote": c.quote,
+                }
+                for c in self.citations
+            ],
+            "sentences": [
+                {"text": s.text, "citations": list(s.citations), "supported": s.supported, "evidence": list(s.evidence)}
+                for s in self.sentences
+            ],
+            "timings": {
+                "retrieve_s": round(self.timings.retrieve_s, 3),
+                "first_token_s": None if self.timings.first_token_s is None else round(self.timings.first_token_s, 3),
+                "total_s": round(self.timings.total_s, 3),
+                "tokens_per_s": None if self.timings.tokens_per_s is None else round(self.timings.tokens_per_s, 2),
+            },
+        }

@@ -1,0 +1,1 @@
+"""The Gradio chat app (imports gradio only when launched)."""
