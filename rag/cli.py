@@ -184,7 +184,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.evaluate import run_eval
+    from rag.eval.runner import run_eval
 
     return run_eval(args, settings)
 

@@ -62,6 +62,27 @@ class Ingestor:
         self.store.check_embedder(snap.manifest, self.embedder.model_id)
         return snap
 
+    def ingest_documents(self, docs: list[Document]) -> IngestReport:
+        """Make the index hold exactly ``docs`` (already parsed), embedding only what changed."""
+        started = time.perf_counter()
+        report = IngestReport()
+        previous = self._previous(rebuild=False)
+        old = previous.documents if previous else {}
+        same_chunks = previous is not None and previous.manifest.chunk_chars == self.chunk_chars
+        report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
+        for doc in docs:
+            if doc.doc_id not in old:
+                report.added.append(doc.doc_id)
+            elif old[doc.doc_id].content_hash == doc.content_hash and same_chunks:
+                report.unchanged.append(doc.doc_id)
+            else:
+                report.updated.append(doc.doc_id)
+        snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), previous, report)
+        if report.added or report.updated or report.removed or not same_chunks:
+            self.store.write(snapshot)
+        report.seconds = time.perf_counter() - started
+        return report
+
     def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()

@@ -48,6 +48,18 @@ class Done:
 Event = Retrieved | Token | Done
 
 
+def standalone_query(question: str, history: Sequence[Turn]) -> str:
+    """The retrieval query for a follow-up: the last turn's question and answer, then this one.
+
+    "Where did she go?" only finds Tikhanovskaya's passage if her name, which
+    the previous answer holds, is part of the query.
+    """
+    if not history:
+        return question
+    last = history[-1]
+    return f"{last.question} {last.answer[:300]} {question}".strip()
+
+
 class Assistant:
     def __init__(self, retriever: Retriever, generator: Generator, checker: CitationChecker,
                  top_k: int = 6, evidence_sentences: int = 6, refuse_below: float = 0.30,
@@ -78,7 +90,7 @@ class Assistant:
         started = time.perf_counter()
         lang = detect_language(question)
         previous = history[-1].question if history else None
-        query = f"{previous} {question}" if previous else question
+        query = standalone_query(question, history)
         retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences)
         retrieve_s = time.perf_counter() - started
         yield Retrieved(retrieval.evidence, query)
@@ -109,7 +121,7 @@ class Assistant:
 
     def _finish(self, question: str, raw: str, retrieval: Retrieval, lang: str, timings: Timings,
                 standalone: str | None) -> Answer:
-        refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone)
+        refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw)
         if not raw or REFUSAL_MARK.lower() in raw.lower():
             return refusal
         verdicts = self.checker.check(split_answer(raw), retrieval.evidence, question)
@@ -119,4 +131,4 @@ class Assistant:
         citations = build_citations(kept, retrieval.evidence, self.retriever.snapshot.documents)
         sentences = [v.sentence for v in kept]
         text = render(sentences, mark_unsupported="[unsupported]")
-        return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone)
+        return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw)

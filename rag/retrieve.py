@@ -60,21 +60,26 @@ class Retrieval:
     best_similarity: float
 
 
-def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> dict[int, float]:
+def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[float] | None = None) -> dict[int, float]:
+    """Weighted reciprocal-rank fusion: sum of weight / (k + rank) over the rankings."""
     fused: dict[int, float] = defaultdict(float)
-    for ranking in rankings:
+    for j, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[j]
         for rank, item in enumerate(ranking):
-            fused[item] += 1.0 / (k + rank + 1)
+            fused[item] += w / (k + rank + 1)
     return fused
 
 
 class Retriever:
     """Searches one index snapshot; the embedder is passed in, never created here."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, candidates: int = 50) -> None:
+    def __init__(self, snapshot: Snapshot, embedder: Embedder, candidates: int = 50,
+                 lexical_scale: float = 0.5) -> None:
         self.snapshot = snapshot
         self.embedder = embedder
         self.candidates = candidates
+        self.lexical_scale = lexical_scale
+        self.sentence_passage = [pid for pid, sids in enumerate(snapshot.sentence_ids) for _ in sids]
         self.bm25 = BM25([tokens(p.text + " " + snapshot.documents[p.doc_id].title) for p in snapshot.passages])
 
     def dense_ranking(self, qvec: np.ndarray, n: int) -> tuple[list[int], np.ndarray]:
@@ -86,36 +91,70 @@ class Retriever:
         order = np.argsort(-scores, kind="stable")[:n]
         return [int(i) for i in order if scores[i] > 0]
 
+    def lexical_weight(self, query: str) -> float:
+        """Trust BM25 in proportion to how much of the query the corpus vocabulary knows.
+
+        A German question shares most words with German articles; an English one
+        only its names and numbers, and then BM25 should merely break ties.
+        """
+        terms = set(tokens(query))
+        known = sum(t in self.bm25.postings for t in terms)
+        return self.lexical_scale * known / (len(terms) or 1)
+
+    def sentence_ranking(self, qvec: np.ndarray) -> tuple[list[int], np.ndarray]:
+        """Passages ordered by their best sentence, and every sentence's similarity."""
+        sims = self.snapshot.sentence_vectors @ qvec
+        order = np.argsort(-sims, kind="stable")
+        seen: dict[int, None] = {}
+        for sid in order[: self.candidates * 4]:
+            seen.setdefault(self.sentence_passage[int(sid)], None)
+        return list(seen)[: self.candidates], sims
+
     def search(self, query: str, top_k: int = 6, mode: str = "hybrid",
-               qvec: np.ndarray | None = None) -> tuple[list[Hit], np.ndarray]:
-        if qvec is None:
+               qvec: np.ndarray | None = None) -> tuple[list[Hit], np.ndarray, np.ndarray | None]:
+        """Top passages by reciprocal-rank fusion of the rankings ``mode`` asks for.
+
+        ``hybrid`` fuses passage vectors, best-sentence vectors and BM25;
+        ``dense`` fuses the two vector rankings; ``lexical`` is BM25 alone.
+        """
+        use_dense = mode in ("hybrid", "dense")
+        if qvec is None and use_dense:
             qvec = self.embedder.embed_queries([query])[0]
         n = max(self.candidates, top_k)
-        dense, _ = self.dense_ranking(qvec, n) if mode in ("hybrid", "dense") else ([], None)
+        rankings: list[list[int]] = []
+        weights: list[float] = []
+        dense: list[int] = []
+        sims = None
+        if use_dense and qvec is not None:
+            dense, _ = self.dense_ranking(qvec, n)
+            by_sentence, sims = self.sentence_ranking(qvec)
+            rankings += [dense, by_sentence]
+            weights += [1.0, 1.0]
         lexical = self.lexical_ranking(query, n) if mode in ("hybrid", "lexical") else []
-        fused = rrf([r for r in (dense, lexical) if r])
+        if lexical:
+            rankings.append(lexical)
+            weights.append(self.lexical_weight(query) if use_dense else 1.0)
+        fused = rrf(rankings, weights=weights)
         ranked = sorted(fused, key=lambda i: -fused[i])[:top_k]
         d_rank = {pid: r for r, pid in enumerate(dense)}
         l_rank = {pid: r for r, pid in enumerate(lexical)}
         hits = [Hit(self.snapshot.passages[pid], fused[pid], d_rank.get(pid), l_rank.get(pid)) for pid in ranked]
-        return hits, qvec
+        return hits, (qvec if qvec is not None else np.zeros(0, np.float32)), sims
 
     def retrieve(self, query: str, top_k: int = 6, max_sentences: int = 6) -> Retrieval:
-        """Best passages, then their best sentences as numbered evidence."""
-        hits, qvec = self.search(query, top_k)
+        """Best passages, then the best sentences in them as numbered evidence."""
+        hits, qvec, sims = self.search(query, top_k)
+        assert sims is not None
         q_terms = set(tokens(query))
         scored = []
-        for rank, hit in enumerate(hits):
-            sids = self.snapshot.sentence_ids[hit.passage.passage_id]
-            if not sids:
-                continue
-            sims = self.snapshot.sentence_vectors[list(sids)] @ qvec
-            for sid, sent, sim in zip(sids, hit.passage.sentences, sims, strict=True):
+        for hit in hits:
+            for sid, sent in zip(self.snapshot.sentence_ids[hit.passage.passage_id], hit.passage.sentences,
+                                 strict=True):
                 overlap = len(q_terms & set(tokens(sent.text))) / (len(q_terms) or 1)
-                scored.append((float(sim) + 0.15 * overlap - 0.01 * rank, float(sim), hit, sent, sid))
+                scored.append((float(sims[sid]) + 0.1 * overlap, float(sims[sid]), hit, sent, sid))
         scored.sort(key=lambda t: -t[0])
         best = max((s[1] for s in scored), default=0.0)
-        chosen = [s for s in scored if s[0] >= scored[0][0] - 0.25][:max_sentences] if scored else []
+        chosen = [s for s in scored if s[0] >= scored[0][0] - 0.2][:max_sentences] if scored else []
         evidence = tuple(Evidence(n=i + 1, passage=h.passage, sentence=s, score=sc, sentence_id=sid)
                          for i, (sc, _, h, s, sid) in enumerate(chosen))
         return Retrieval(tuple(hits), evidence, qvec, best)

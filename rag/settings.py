@@ -30,14 +30,14 @@ class Settings:
     llm_path: Path | None = None
     embedder_path: Path | None = None
     threads: int = field(default_factory=default_threads)
-    top_k: int = 6
+    top_k: int = 8
     evidence_sentences: int = 6
     temperature: float = 0.0
     max_tokens: int = 200
     n_ctx: int = 2048
     chunk_chars: int = 500
     refuse_below: float = 0.30
-    support_threshold: float = 0.45
+    support_threshold: float = 0.55
     drop_unsupported: bool = True
     embed_batch: int = 16
 

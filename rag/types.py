@@ -99,6 +99,7 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     sentences: tuple[AnswerSentence, ...] = ()
     standalone_question: str | None = None
+    draft: str = ""
 
     def to_json(self) -> dict[str, object]:
         return {

@@ -1,0 +1,1 @@
+"""Data shipped with the package: the seeds QA set, labelled support pairs, eval gates."""

@@ -1,0 +1,1 @@
+"""The evaluation suite: QA sets, metrics, the support judge, gates and reports."""

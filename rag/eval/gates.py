@@ -1,0 +1,37 @@
+"""Evaluation gates: a ratchet kept in one file (rag/data/gates.json).
+
+Each gate records the figure and date that set it. CI fails when a figure
+drops below its gate; an improvement is locked in by raising the gate.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+
+def load() -> list[dict[str, Any]]:
+    data = json.loads(resources.files("rag.data").joinpath("gates.json").read_text())
+    return list(data["gates"])
+
+
+def lookup(totals: dict[str, Any], metric: str) -> float | None:
+    value: Any = totals
+    for part in metric.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return float(value) if isinstance(value, int | float) else None
+
+
+def check(report: dict[str, Any], gates: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One result per gate whose dataset is in the report (a gate on a missing figure fails)."""
+    results = []
+    for g in gates if gates is not None else load():
+        section = report["datasets"].get(g["dataset"])
+        if section is None:
+            continue
+        value = lookup(section["totals"], g["metric"])
+        results.append({**g, "value": value, "ok": value is not None and value >= g["gate"]})
+    return results

@@ -1,0 +1,90 @@
+"""Metric definitions for the QA evaluation; each is stated in the report too."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from rag.textnorm import fold, normalize_number, numbers
+
+DEFINITIONS = {
+    "answer_correctness": "answerable items only: every gold fact (synthesis items: at least one) (any accepted variant) appears in the answer, numbers "
+                          "normalised (80,1 = 80.1), and the answer states no number that stands nowhere in the corpus "
+                          "or the question; a refusal is incorrect",
+    "completeness": "synthesis items: share of gold facts the answer covers",
+    "refusal_accuracy": "all items: refuses when the articles don't answer, answers when they do",
+    "citation_precision": "share of citations whose passage alone supports the answer sentence citing it (judge below)",
+    "citation_recall": "share of answer sentences whose citations together support them (ALCE)",
+    "recall@k": "share of answerable items with a gold passage among the top k retrieved passages",
+    "mrr": "mean reciprocal rank of the first gold passage (0 when not in the top 50)",
+    "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
+    "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",
+}
+
+
+def _norm(text: str) -> str:
+    text = re.sub(r"\d+(?:[.,\u202f\u00a0 ]\d{3})+(?!\d)|\d+[.,]\d+", lambda m: normalize_number(m.group()), text)
+    return fold(text)
+
+
+def fact_present(answer: str, variants: Sequence[str]) -> bool:
+    norm = _norm(answer)
+    return any(_norm(v) in norm for v in variants)
+
+
+def facts_covered(answer: str, facts: Sequence[Sequence[str]]) -> float:
+    if not facts:
+        return 1.0
+    return sum(fact_present(answer, f) for f in facts) / len(facts)
+
+
+def invented_numbers(answer: str, corpus_numbers: set[str], question: str = "") -> set[str]:
+    """Numbers in the answer that stand in no article and not in the question."""
+    return numbers(answer) - corpus_numbers - numbers(question)
+
+
+def is_correct(answer: str, refused: bool, facts: Sequence[Sequence[str]], corpus_numbers: set[str],
+               question: str = "", need_all: bool = True) -> bool:
+    """All gold facts (or, for synthesis, at least one) and no invented number."""
+    if refused:
+        return False
+    covered = facts_covered(answer, facts)
+    enough = covered == 1.0 if need_all else covered > 0
+    return enough and not invented_numbers(answer, corpus_numbers, question)
+
+
+def first_rank(ranking: Sequence[object], gold: Iterable[object]) -> int | None:
+    gold = set(gold)
+    for i, item in enumerate(ranking):
+        if item in gold:
+            return i + 1
+    return None
+
+
+def retrieval_metrics(ranks: Sequence[int | None], ks: Sequence[int] = (1, 5, 10)) -> dict[str, float]:
+    n = len(ranks) or 1
+    out = {f"recall@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
+    out["mrr"] = sum(1.0 / r for r in ranks if r is not None) / n
+    return out
+
+
+def percentiles(values: Iterable[float | None]) -> dict[str, float | None]:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return {"p50": None, "p95": None, "mean": None}
+    arr = np.array(vals, dtype=float)
+    return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95)), "mean": float(arr.mean())}
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    p = re.findall(r"\w+", _norm(prediction))
+    g = re.findall(r"\w+", _norm(gold))
+    common = Counter(p) & Counter(g)
+    same = sum(common.values())
+    if not p or not g or same == 0:
+        return 0.0
+    precision, recall = same / len(p), same / len(g)
+    return 2 * precision * recall / (precision + recall)

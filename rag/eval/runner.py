@@ -1,0 +1,292 @@
+"""``rag eval``: run the real pipeline over a QA set and write report.json / report.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rag.errors import InputError, RagError
+from rag.eval import metrics
+from rag.eval.judge import SupportJudge, calibrate, load_pairs
+from rag.pipeline import Assistant, Turn, standalone_query
+from rag.settings import Settings
+from rag.store import Snapshot
+from rag.textnorm import numbers
+from rag.types import Answer, Document
+
+XQUAD_SAMPLE = 100
+XQUAD_SEED = 13
+
+
+@dataclass(frozen=True)
+class QAItem:
+    id: str
+    question: str
+    kind: str = "fact"
+    lang: str = "en"
+    answerable: bool = True
+    facts: tuple[tuple[str, ...], ...] = ()
+    support: tuple[tuple[str, str], ...] = ()
+    history: tuple[Turn, ...] = ()
+    gold_docs: tuple[str, ...] = ()
+
+
+def load_qa(path: Path | None = None) -> list[QAItem]:
+    text = path.read_text() if path else resources.files("rag.data").joinpath("seeds_qa.jsonl").read_text()
+    items = []
+    for line_no, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            items.append(QAItem(
+                id=r["id"], question=r["question"], kind=r.get("kind", "fact"), lang=r.get("lang", "en"),
+                answerable=bool(r.get("answerable", True)),
+                facts=tuple(tuple(f) for f in r.get("facts", [])),
+                support=tuple((s["doc_id"], s["quote"]) for s in r.get("support", [])),
+                history=tuple(Turn(h["question"], h.get("answer", "")) for h in r.get("history", [])),
+            ))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"QA set line {line_no}: {exc}") from None
+    return items
+
+
+def gold_passages(item: QAItem, snap: Snapshot) -> set[int]:
+    """Passages that contain (or overlap) a gold support quote."""
+    out = set()
+    for doc_id, quote in item.support:
+        doc = snap.documents.get(doc_id)
+        if doc is None:
+            continue
+        start = doc.text.find(quote)
+        if start < 0:
+            continue
+        end = start + len(quote)
+        out |= {p.passage_id for p in snap.passages if p.doc_id == doc_id and p.start < end and start < p.end}
+    return out
+
+
+@dataclass
+class Row:
+    item: QAItem
+    answer: Answer | None = None
+    rank: int | None = None
+    correct: bool | None = None
+    completeness: float | None = None
+    refusal_ok: bool | None = None
+    citation_verdicts: list[dict[str, Any]] = field(default_factory=list)
+    sentence_support: list[bool] = field(default_factory=list)
+
+
+def corpus_numbers(documents: dict[str, Document]) -> set[str]:
+    out: set[str] = set()
+    for d in documents.values():
+        out |= numbers(d.text)
+    return out
+
+
+def judge_answer(row: Row, judge: SupportJudge, snap: Snapshot) -> None:
+    answer = row.answer
+    if answer is None or answer.refused:
+        return
+    by_n = {c.n: c for c in answer.citations}
+    for s in answer.sentences:
+        cited = [by_n[n] for n in s.citations if n in by_n]
+        for c in cited:
+            ok = judge.supports(s.text, c.passage, row.item.question)
+            row.citation_verdicts.append({"sentence": s.text, "n": c.n, "doc_id": c.doc_id, "supports": ok})
+        joint = " ".join(c.passage for c in cited)
+        row.sentence_support.append(bool(cited) and judge.supports(s.text, joint, row.item.question))
+
+
+def run_seeds(assistant: Assistant | None, retriever: Any, judge: SupportJudge, items: list[QAItem],
+              retrieval_only: bool, progress: bool = True) -> list[Row]:
+    snap: Snapshot = retriever.snapshot
+    numbers_in_corpus = corpus_numbers(snap.documents)
+    rows = []
+    for i, item in enumerate(items):
+        row = Row(item)
+        query = standalone_query(item.question, item.history)
+        gold = gold_passages(item, snap)
+        if item.answerable and gold:
+            hits, _, _ = retriever.search(query, top_k=50)
+            row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
+        if not retrieval_only and assistant is not None:
+            ans = assistant.ask(item.question, item.history)
+            row.answer = ans
+            row.refusal_ok = ans.refused != item.answerable
+            if item.answerable:
+                row.correct = metrics.is_correct(ans.answer, ans.refused, item.facts, numbers_in_corpus,
+                                                 item.question, need_all=item.kind != "synthesis")
+                row.completeness = metrics.facts_covered(ans.answer, item.facts) if not ans.refused else 0.0
+            judge_answer(row, judge, snap)
+        if progress:
+            status = "" if row.answer is None else ("refused" if row.answer.refused else "answered")
+            print(f"[{i + 1}/{len(items)}] {item.id} {status} {'' if row.correct is None else row.correct}",
+                  file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
+
+
+def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
+    answerable = [r for r in rows if r.item.answerable and r.item.support]
+    totals: dict[str, Any] = {"items": len(rows), **metrics.retrieval_metrics([r.rank for r in answerable])}
+    if retrieval_only:
+        return totals
+    ans_rows = [r for r in rows if r.item.answerable]
+    synth = [r for r in rows if r.item.kind == "synthesis" and r.completeness is not None]
+    cites = [v["supports"] for r in rows for v in r.citation_verdicts]
+    sents = [ok for r in rows for ok in r.sentence_support]
+    answers = [r.answer for r in rows if r.answer is not None]
+    totals.update({
+        "answer_correctness": sum(bool(r.correct) for r in ans_rows) / (len(ans_rows) or 1),
+        "completeness": sum(r.completeness or 0.0 for r in synth) / (len(synth) or 1),
+        "refusal_accuracy": sum(bool(r.refusal_ok) for r in rows) / (len(rows) or 1),
+        "citation_precision": sum(cites) / len(cites) if cites else 0.0,
+        "citation_recall": sum(sents) / len(sents) if sents else 0.0,
+        "citations": len(cites),
+        "answer_sentences": len(sents),
+        "first_token_s": metrics.percentiles(a.timings.first_token_s for a in answers),
+        "total_s": metrics.percentiles(a.timings.total_s for a in answers),
+        "tokens_per_s": metrics.percentiles(a.timings.tokens_per_s for a in answers),
+    })
+    by_kind: dict[str, dict[str, float]] = {}
+    for kind in sorted({r.item.kind for r in rows}):
+        group = [r for r in rows if r.item.kind == kind]
+        by_kind[kind] = {
+            "items": len(group),
+            "refusal_accuracy": sum(bool(r.refusal_ok) for r in group) / len(group),
+            "answer_correctness": (sum(bool(r.correct) for r in group if r.item.answerable)
+                                   / (sum(r.item.answerable for r in group) or 1)),
+        }
+    totals["by_kind"] = by_kind
+    return totals
+
+
+def row_json(row: Row) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": row.item.id, "kind": row.item.kind, "question": row.item.question,
+                           "answerable": row.item.answerable, "gold_rank": row.rank}
+    if row.item.history:
+        out["history"] = [t.question for t in row.item.history]
+    if row.answer is not None:
+        out.update({"answer": row.answer.answer, "refused": row.answer.refused, "draft": row.answer.draft,
+                    "correct": row.correct, "completeness": row.completeness, "refusal_ok": row.refusal_ok,
+                    "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in row.answer.citations],
+                    "citation_verdicts": row.citation_verdicts, "sentence_support": row.sentence_support,
+                    "timings": row.answer.to_json()["timings"]})
+    return out
+
+
+def write_reports(report: dict[str, Any], out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / "report.json.tmp"
+    tmp.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    tmp.replace(out_dir / "report.json")
+    (out_dir / "report.md").write_text(render_markdown(report))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k} {_fmt(x)}" for k, x in v.items() if x is not None)
+    return str(v)
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [f"# Evaluation report ({report['created']})", ""]
+    for name, section in report["datasets"].items():
+        lines += [f"## {name}", "", "| metric | value |", "|---|---|"]
+        for k, v in section["totals"].items():
+            if k != "by_kind":
+                lines.append(f"| {k} | {_fmt(v)} |")
+        if "by_kind" in section["totals"]:
+            lines += ["", "| kind | items | correctness | refusal accuracy |", "|---|---|---|---|"]
+            for kind, v in section["totals"]["by_kind"].items():
+                lines.append(f"| {kind} | {v['items']} | {v['answer_correctness']:.3f} | {v['refusal_accuracy']:.3f} |")
+        if section.get("rows") and "answer" in section["rows"][0]:
+            lines += ["", "### Per question", ""]
+            for r in section["rows"]:
+                verdict = "refused" if r.get("refused") else ("correct" if r.get("correct") else "wrong")
+                if not r["answerable"]:
+                    verdict = "correct refusal" if r.get("refused") else "answered an unanswerable question"
+                lines += [f"**{r['id']}** ({r['kind']}) {r['question']}  ", f"answer: {r.get('answer', '')}  ",
+                          f"verdict: {verdict}; gold rank {r['gold_rank']}"]
+                for c, v in zip(r.get("citations", []), r.get("citation_verdicts", []), strict=False):
+                    lines.append(f"- [{c['n']}] {c['doc_id']}: „{c['quote']}“ — supports: {v['supports']}")
+                lines.append("")
+    lines += ["## Metric definitions", ""] + [f"- **{k}**: {v}" for k, v in metrics.DEFINITIONS.items()]
+    if "judge" in report:
+        lines += ["", "## Support judge", "", _fmt(report["judge"])]
+    if "gates" in report:
+        lines += ["", "## Gates", "", "| metric | value | gate | ok |", "|---|---|---|---|"]
+        for g in report["gates"]:
+            lines.append(f"| {g['dataset']}.{g['metric']} | {_fmt(g['value'])} | {g['gate']} | {g['ok']} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.eval import gates as gate_mod
+    from rag.factory import build_assistant, build_embedder, build_retriever
+
+    embedder = build_embedder(settings)
+    report: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "datasets": {}}
+    judge = SupportJudge(embedder)
+    if not args.retrieval_only:
+        report["judge"] = calibrate(judge, load_pairs())
+    datasets = [d.strip() for d in args.dataset.split(",")]
+    for name in datasets:
+        if name == "xquad":
+            from rag.eval.xquad import run_xquad
+
+            report["datasets"]["xquad"] = run_xquad(settings, embedder, args.limit, args.retrieval_only)
+            continue
+        items = load_qa(None if name == "seeds" else Path(name))
+        if args.limit:
+            items = items[: args.limit]
+        retriever = build_retriever(settings, embedder)
+        assistant = None if args.retrieval_only else build_assistant(settings, embedder=embedder)
+        if assistant is not None:
+            retriever = assistant.retriever
+        rows = run_seeds(assistant, retriever, judge, items, args.retrieval_only)
+        report["datasets"][name if name == "seeds" else Path(name).stem] = {
+            "totals": summarize_seeds(rows, args.retrieval_only), "rows": [row_json(r) for r in rows]}
+    failed: list[dict[str, Any]] = []
+    if args.gates:
+        report["gates"] = gate_mod.check(report)
+        failed = [g for g in report["gates"] if not g["ok"]]
+    write_reports(report, args.report)
+    print_table(report)
+    if args.json:
+        print(json.dumps({k: v["totals"] for k, v in report["datasets"].items()}, ensure_ascii=False, indent=2))
+    print(f"reports: {args.report / 'report.json'}, {args.report / 'report.md'}", file=sys.stderr)
+    if failed:
+        for g in failed:
+            print(f"gate failed: {g['dataset']}.{g['metric']} = {g['value']:.3f} < {g['gate']}", file=sys.stderr)
+        raise RagError(f"{len(failed)} evaluation gate(s) failed")
+    return 0
+
+
+def print_table(report: dict[str, Any]) -> None:
+    out = sys.stderr
+    for name, section in report["datasets"].items():
+        print(f"\n{name}:", file=out)
+        for r in section.get("rows", []):
+            if "answer" in r:
+                mark = "ok " if (r.get("correct") if r["answerable"] else r.get("refused")) else "BAD"
+                print(f"  {mark} {r['id']:<5} {r['question'][:60]:<60} | {r['answer'][:70]}", file=out)
+        for k, v in section["totals"].items():
+            if k != "by_kind":
+                print(f"  {k}: {_fmt(v)}", file=out)
+
+
+def xquad_sample(n: int, total: int) -> list[int]:
+    rng = random.Random(XQUAD_SEED)
+    return sorted(rng.sample(range(total), min(n, total)))
