@@ -87,11 +87,13 @@ def chunk_document(doc: Document, max_chars: int = 500, first_id: int = 0) -> li
             carry.append(sentences[0])
             continue
         flush()
+        headings = len(carry)
         current.extend(carry)
         carry.clear()
         for sent in sentences:
-            if current and sent.end - current[0].start > max_chars and not all(map(_is_heading, current)):
+            if len(current) > headings and sent.end - current[0].start > max_chars:
                 flush()
+                headings = 0
             current.append(sent)
         flush()
     current.extend(carry)

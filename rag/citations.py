@@ -10,20 +10,42 @@ nothing supports is dropped or marked, depending on settings.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from rag.chunk import split_sentences
+from rag.prompt import detect_language
 from rag.textnorm import fold, numbers
 from rag.types import AnswerSentence, Citation, Document, Evidence
 
 _MARK = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENT_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ\"„“(])|\n+")
+_TRAILING_MARK = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 _NAME = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß]{2,}(?:-[A-ZÄÖÜ][a-zäöüß]+)?")
-_SENTENCE_STARTERS = set("""the a an he she it they this that these in on at after before but and his her their its
-there what when where who der die das er sie es ein eine am im bei nach vor aber und sein ihr dabei zudem auch
+_PRONOUN_START = re.compile(r"^(he|she|it|they|his|her|their|this|these|er|sie|es|dies|dabei)\b", re.I)
+EXONYMS = {fold(k): v for k, v in {
+    "Moscow": ["Moskau"], "Lithuania": ["Litauen"], "Lithuanian": ["litauisch"], "Latvia": ["Lettland"],
+    "Poland": ["Polen"], "Polish": ["polnisch"], "Russia": ["Russland"], "Russian": ["russisch", "Russland"],
+    "Belarusian": ["belarussisch", "Belarus"], "Kremlin": ["Kreml"], "Germany": ["Deutschland"],
+    "German": ["deutsch"], "Brussels": ["Brüssel"], "Vilnius": ["Wilna"], "Crimea": ["Krim"],
+    "Ukraine": ["Ukraine"], "Ukrainian": ["ukrainisch"], "Black": ["Schwarz"], "Sea": ["Meer"],
+    "European": ["EU", "europäisch"], "Union": ["EU", "Union"], "United": ["USA", "US"], "States": ["USA", "US"],
+    "American": ["USA", "US", "amerikanisch"], "Soviet": ["Sowjet"], "Interior": ["Innen"], "Ministry": ["Ministerium"],
+    "September": ["September"], "August": ["August"], "Sunday": ["Sonntag"], "Monday": ["Montag"],
+    "Tuesday": ["Dienstag"], "Wednesday": ["Mittwoch"], "Thursday": ["Donnerstag"], "Friday": ["Freitag"],
+    "Saturday": ["Samstag"], "February": ["Februar"], "National": ["National"], "Guard": ["garde"],
+    "Secretary": ["Sekretär"], "General": ["General"],
+}.items()}
+_NOT_NAMES = set("""
+president prime minister spokesman spokeswoman chancellor secretary government state head leader according
+however also opposition alliance army police union
+""".split())
+_SENTENCE_STARTERS = set("""
+the a an he she it they this that these in on at after before but and his her their its there what when where
+who der die das er sie es ein eine am im bei nach vor aber und sein ihr dabei zudem auch
 """.split())
 
 
@@ -40,8 +62,9 @@ def split_answer(answer: str) -> list[DraftSentence]:
     the sentence before it, which is how small models often place them.
     """
     out: list[DraftSentence] = []
-    for piece in _SENT_END.split(answer.strip()):
-        piece = piece.strip()
+    answer = _TRAILING_MARK.sub(r" \2\1", answer.strip())
+    for sentence in split_sentences(answer):
+        piece = sentence.text
         if not piece:
             continue
         lead = re.match(r"^((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)\s*", piece)
@@ -75,8 +98,25 @@ def _numbers_in(text: str) -> tuple[int, ...]:
 
 
 def names(text: str) -> set[str]:
-    """Capitalised words that are not sentence starters: a cheap proxy for names."""
-    return {fold(m.group()) for m in _NAME.finditer(text) if m.group().lower() not in _SENTENCE_STARTERS}
+    """Capitalised words that are not sentence starters: a cheap proxy for names (folded)."""
+    found = set()
+    for m in _NAME.finditer(text):
+        if not text[: m.start()].strip(" \t\"'„“«»("):
+            continue
+        word = re.sub(r"['’]s$", "", m.group())
+        if word.lower() not in _SENTENCE_STARTERS and word.lower() not in _NOT_NAMES:
+            found.add(fold(word))
+    return found
+
+
+def name_in(name: str, text: str) -> bool:
+    """Whether a folded name stands in a text, allowing exonyms and close spellings."""
+    folded = fold(text)
+    variants = {name, *(fold(x) for x in EXONYMS.get(name, ()))}
+    if any(v in folded for v in variants):
+        return True
+    words = set(re.findall(r"\w+", folded))
+    return any(difflib.SequenceMatcher(None, name, w).ratio() >= 0.8 for w in words if abs(len(w) - len(name)) <= 3)
 
 
 @dataclass(frozen=True)
@@ -105,34 +145,54 @@ class CitationChecker:
     def check(self, drafts: list[DraftSentence], evidence: Sequence[Evidence], question: str) -> list[Verdict]:
         if not drafts:
             return []
+        if not evidence:
+            return [Verdict(AnswerSentence(d.text, (), False), "no sources") for d in drafts]
         by_n = {e.n: e for e in evidence}
-        sims = self.similarity([d.text for d in drafts], evidence) if evidence else None
-        q_numbers = numbers(question)
-        verdicts = []
-        for i, draft in enumerate(drafts):
-            claim_numbers = numbers(draft.text) - q_numbers
-            cited = [n for n in draft.cited if n in by_n]
-            scores = {e.n: float(sims[i, j]) for j, e in enumerate(evidence)} if sims is not None else {}
+        sims = self.similarity([with_context(d.text, question) for d in drafts], evidence)
+        return [self._check_one(d, sims[i], evidence, by_n, question) for i, d in enumerate(drafts)]
 
-            def fits(n: int) -> bool:
-                src = by_n[n].passage.text
-                return claim_numbers <= numbers(src)
+    def _check_one(self, draft: DraftSentence, sims: np.ndarray, evidence: Sequence[Evidence],
+                   by_n: dict[int, Evidence], question: str) -> Verdict:
+        claim_numbers = numbers(draft.text) - numbers(question)
+        claim_names = names(draft.text) - names(question) if detect_language(draft.text) == "en" else set()
+        scores = {e.n: float(sims[j]) for j, e in enumerate(evidence)}
 
-            supported_cites = [n for n in cited if fits(n) and scores.get(n, 0.0) >= self.threshold]
-            reason = ""
-            if not supported_cites:
-                best = max(by_n, key=lambda n: scores.get(n, 0.0))
-                if fits(best) and scores.get(best, 0.0) >= self.fallback_threshold:
-                    supported_cites = [best]
-                if not supported_cites:
-                    if claim_numbers and not any(claim_numbers <= numbers(e.passage.text) for e in evidence):
-                        reason = f"number {', '.join(sorted(claim_numbers))} is in no source"
-                    else:
-                        reason = "no source supports this sentence"
-            supported = bool(supported_cites)
-            quotes = tuple(by_n[n].sentence.text for n in supported_cites)
-            verdicts.append(Verdict(AnswerSentence(draft.text, tuple(supported_cites), supported, quotes), reason))
-        return verdicts
+        def carries(n: int) -> set[str]:
+            src = by_n[n].passage.text
+            return {x for x in claim_numbers if x in numbers(src)} | {x for x in claim_names if name_in(x, src)}
+
+        needed = claim_numbers | claim_names
+        close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= self.threshold]
+        carried = {n: carries(n) for n in close}
+        supported = [n for n in close if carried[n] or not needed]
+        if needed - set().union(*carried.values()):
+            supported = []
+        if not supported:
+            best = max(by_n, key=lambda n: scores[n])
+            if carries(best) == needed and scores[best] >= self.fallback_threshold:
+                supported = [best]
+        reason = ""
+        if not supported:
+            texts = [e.passage.text for e in evidence]
+            if claim_numbers and not any(claim_numbers <= numbers(t) for t in texts):
+                reason = f"number {', '.join(sorted(claim_numbers))} is in no source"
+            elif missing := [x for x in claim_names if not any(name_in(x, t) for t in texts)]:
+                reason = f"name {', '.join(sorted(missing))} is in no source"
+            else:
+                reason = "no source supports this sentence"
+        quotes = tuple(by_n[n].sentence.text for n in supported)
+        return Verdict(AnswerSentence(draft.text, tuple(supported), bool(supported), quotes), reason)
+
+
+def with_context(claim: str, question: str) -> str:
+    """A short or pronoun-led claim is embedded with the question it answers.
+
+    "40 trucks." or "He also promised military help." mean little alone; with
+    the question in front they can be compared with a source sentence.
+    """
+    if len(claim.split()) < 6 or _PRONOUN_START.match(claim):
+        return f"{question} {claim}"
+    return claim
 
 
 def build_citations(verdicts: list[Verdict], evidence: Sequence[Evidence],
@@ -162,7 +222,9 @@ def render(sentences: Sequence[AnswerSentence], mark_unsupported: str = "") -> s
         marks = "".join(f"[{n}]" for n in s.citations)
         text = s.text
         if marks:
-            text = re.sub(r"([.!?])?$", lambda m: f" {marks}{m.group(1) or ''}", text, count=1)
+            end = re.search(r"[.!?]?$", text)
+            cut = end.start() if end else len(text)
+            text = f"{text[:cut]} {marks}{text[cut:]}"
         elif not s.supported and mark_unsupported:
             text = f"{text} {mark_unsupported}"
         parts.append(text)

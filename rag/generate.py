@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -60,7 +60,7 @@ class LlamaGenerator:
             repeat_penalty=1.05, stream=True,
         )
         for chunk in chunks:
-            delta = chunk["choices"][0].get("delta", {})  # type: ignore[index]
-            piece = delta.get("content")  # type: ignore[union-attr]
+            choice: Any = chunk["choices"][0]  # type: ignore[index]
+            piece = choice.get("delta", {}).get("content")
             if piece:
-                yield piece
+                yield str(piece)

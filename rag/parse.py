@@ -38,7 +38,9 @@ def english_share(text: str) -> float:
     words = re.findall(r"[a-zäöüß]+", text.lower())
     en = sum(w in _EN_WORDS for w in words)
     de = sum(w in _DE_WORDS for w in words)
-    return en / (en + de) if en + de else 0.5
+    if en + de < 3:
+        return 0.5
+    return en / (en + de)
 
 
 class _TextExtractor(HTMLParser):
@@ -166,6 +168,9 @@ def parse_text(doc_id: str, text: str, path: str = "", title_hint: str = "") -> 
         if para.startswith("(") and para.endswith(")"):
             body_start = paras[i + 1][0] if i + 1 < len(paras) else e
             continue
+        if i == 0 and title and para.strip() == title.strip() and len(paras) > 1:
+            body_start = paras[1][0]
+            continue
         if i == 0 and not title and _looks_like_headline(para) and len(paras) > 1:
             title = para
             body_start = paras[1][0]
@@ -206,7 +211,8 @@ def iter_files(paths: list[Path]) -> list[Path]:
         if p.is_dir():
             found.extend(
                 f for f in sorted(p.rglob("*"))
-                if f.is_file() and f.suffix.lower() in SUFFIXES and not any(x.startswith(".") for x in f.relative_to(p).parts)
+                if f.is_file() and f.suffix.lower() in SUFFIXES
+                and not any(x.startswith(".") for x in f.relative_to(p).parts)
             )
         elif p.is_file():
             found.append(p)

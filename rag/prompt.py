@@ -3,7 +3,10 @@
 The system prompt and the worked examples never change, so llama.cpp serves
 them from its KV cache; only the few evidence sentences and the question are
 new work for each answer. The examples are made up, not taken from any
-corpus, so nothing is tuned to a particular question.
+corpus, so nothing is tuned to a particular question. A refusal example made
+the 1.5B model refuse answerable questions (5 of 23 in a trial), so the
+examples show answers only and the refusal rule asks for "no source is about
+the question"; the citation check turns unsupported answers into refusals.
 """
 
 from __future__ import annotations
@@ -17,36 +20,42 @@ REFUSAL_MARK = "NOT IN SOURCES"
 REFUSALS = {"en": "The articles don't say.", "de": "Die Artikel sagen dazu nichts."}
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
 
-SYSTEM = f"""You answer questions about news articles using only the numbered source sentences you are given. The sources are usually in German.
+SYSTEM = f"""You answer questions about news articles using only the numbered source sentences you are given. \
+The sources are usually in German.
 Rules:
-- Answer in the language named after the question. Translate what the sources say; never leave German words in an English answer.
-- Write one to three short sentences. End every sentence with the number of the source that says it, like [2]. Cite only sources that really say it.
+- Answer in the language named after the question. Translate what the sources say; \
+never leave German words in an English answer.
+- Write one to three short sentences. End every sentence with the number of the source that says it, like [2].
 - Copy numbers, names and dates exactly from the sources. Never add a number, date or name that is not in them.
-- If the sources do not answer the question, reply exactly: {REFUSAL_MARK}"""
+- If no source is about the question at all, reply exactly: {REFUSAL_MARK}"""
 
 EXAMPLES: list[Message] = [
     {"role": "user", "content": """Sources:
 [1] (2019-03, dpa) Der Bürgermeister besuchte am Dienstag den Hafen von Kiel.
 [2] (2019-03, Reuters) Bei dem Besuch sagte er der Werft 12,5 Millionen Euro für neue Kräne zu.
-[3] (2019-02, AFP) Die Gewerkschaft kündigte Streiks an.
+[3] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.
 
 Question: What did the mayor promise the shipyard?
 Answer in English."""},
-    {"role": "assistant", "content": "He promised the shipyard 12.5 million euros for new cranes [2]. He made the promise while visiting the port of Kiel on Tuesday [1]."},
+    {"role": "assistant", "content": "He promised the shipyard 12.5 million euros for new cranes [2]. "
+                                     "He made the promise while visiting the port of Kiel on Tuesday [1]."},
     {"role": "user", "content": """Sources:
-[1] (2019-05, dpa) Die Regierung stellte am Montag den Haushalt vor.
-[2] (2019-05, AFP) Der Finanzminister sprach von einem schwierigen Jahr.
+[1] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.
+[2] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen bestreikt werden.
 
-Question: Who won the cycling race?
+Question: Who announced the strikes?
 Answer in English."""},
-    {"role": "assistant", "content": REFUSAL_MARK},
+    {"role": "assistant", "content": "The union leader Anna Berg announced the strikes [1]."},
 ]
 
-_DE_HINTS = set("""wie was wer wen wem wessen wo wann warum welche welcher welches hat haben ist sind der die das
-den dem des und nicht mit von zu auf für bei nach über sagte viel viele wieviel prozent stimmen erhielt eine
-einen einem ein""".split())
-_EN_HINTS = set("""what who whom whose where when why which how did does do is are was were the and of to for
-with from about many much vote share promise said""".split())
+_DE_HINTS = set("""
+wie was wer wen wem wessen wo wann warum welche welcher welches hat haben ist sind der die das den dem des und
+nicht mit von zu auf für bei nach über sagte viel viele wieviel prozent stimmen erhielt eine einen einem ein
+""".split())
+_EN_HINTS = set("""
+what who whom whose where when why which how did does do is are was were the and of to for with from about
+many much vote share promise said
+""".split())
 
 
 def detect_language(text: str) -> str:
@@ -66,6 +75,6 @@ def build_messages(question: str, evidence: list[Evidence], documents: dict[str,
                    previous_question: str | None = None) -> list[Message]:
     lines = [f"[{e.n}] {source_header(documents[e.passage.doc_id])}{e.sentence.text}" for e in evidence]
     context = f"Earlier question: {previous_question}\n" if previous_question else ""
-    user = (f"Sources:\n" + "\n".join(lines) + f"\n\n{context}Question: {question}\n"
+    user = ("Sources:\n" + "\n".join(lines) + f"\n\n{context}Question: {question}\n"
             f"Answer in {LANGUAGE_NAMES[lang]}.")
     return [{"role": "system", "content": SYSTEM}, *EXAMPLES, {"role": "user", "content": user}]

@@ -106,7 +106,7 @@ class Store:
         path = self.current_dir() / "manifest.json"
         try:
             return Manifest.from_json(json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError) as exc:
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise IndexError_(f"index manifest {path} is unreadable ({exc}); run `rag ingest --rebuild`") from None
 
     def check_embedder(self, manifest: Manifest, embedder_id: str, dimension: int | None = None) -> None:
@@ -132,7 +132,8 @@ class Store:
         except (sqlite3.Error, OSError, RuntimeError, ValueError) as exc:
             raise IndexError_(f"index at {gen} is corrupt ({exc}); run `rag ingest --rebuild`") from None
         if index.size != len(passages) or len(sent_vecs) != sum(map(len, sentence_ids)):
-            raise IndexError_(f"index at {gen} is inconsistent (vectors and passages differ); run `rag ingest --rebuild`")
+            raise IndexError_(f"index at {gen} is inconsistent (vectors and passages differ); "
+                              "run `rag ingest --rebuild`")
         return Snapshot(manifest, documents, passages, sentence_ids, index, np.asarray(sent_vecs))
 
     def write(self, snapshot: Snapshot) -> Path:
@@ -161,7 +162,8 @@ class Store:
 
     def _collect_garbage(self, keep: str) -> None:
         for child in self.root.iterdir():
-            if child.is_dir() and child.name != keep and (child.name.startswith("gen-") or child.name.startswith(".tmp-gen-")):
+            ours = child.name.startswith(("gen-", ".tmp-gen-"))
+            if child.is_dir() and child.name != keep and ours:
                 shutil.rmtree(child, ignore_errors=True)
 
 

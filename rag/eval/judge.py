@@ -59,7 +59,9 @@ class SupportJudge:
         return numbers(claim) - numbers(question) <= numbers(passage)
 
     def supports(self, claim: str, passage: str, question: str = "") -> bool:
-        return self.numbers_fit(claim, passage, question) and self.similarity(claim, passage, question) >= self.threshold
+        if not self.numbers_fit(claim, passage, question):
+            return False
+        return self.similarity(claim, passage, question) >= self.threshold
 
 
 def calibrate(judge: SupportJudge, pairs: Sequence[Pair]) -> dict[str, float]:

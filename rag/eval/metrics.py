@@ -11,7 +11,8 @@ import numpy as np
 from rag.textnorm import fold, normalize_number, numbers
 
 DEFINITIONS = {
-    "answer_correctness": "answerable items only: every gold fact (synthesis items: at least one) (any accepted variant) appears in the answer, numbers "
+    "answer_correctness": "answerable items only: every gold fact (synthesis items: at least one; any accepted "
+                          "variant) appears in the answer, numbers "
                           "normalised (80,1 = 80.1), and the answer states no number that stands nowhere in the corpus "
                           "or the question; a refusal is incorrect",
     "completeness": "synthesis items: share of gold facts the answer covers",
@@ -23,6 +24,9 @@ DEFINITIONS = {
     "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
     "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",
 }
+
+
+CITATION_MARK = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def _norm(text: str) -> str:
@@ -42,8 +46,8 @@ def facts_covered(answer: str, facts: Sequence[Sequence[str]]) -> float:
 
 
 def invented_numbers(answer: str, corpus_numbers: set[str], question: str = "") -> set[str]:
-    """Numbers in the answer that stand in no article and not in the question."""
-    return numbers(answer) - corpus_numbers - numbers(question)
+    """Numbers in the answer that stand in no article and not in the question ([n] markers aside)."""
+    return numbers(CITATION_MARK.sub(" ", answer)) - corpus_numbers - numbers(question)
 
 
 def is_correct(answer: str, refused: bool, facts: Sequence[Sequence[str]], corpus_numbers: set[str],

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# From a fresh clone to a cited answer: environment, package, models, index, headline question.
+# Idempotent: a second run only checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+# shellcheck disable=SC1091
+. .venv/bin/activate
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+# torch first, pinned: the CPU build; an unpinned torch would pull gigabytes of CUDA.
+python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null \
+  || pip install torch==2.13.0
+# llama-cpp-python compiles once (about 20 minutes on 2 cores); pip keeps the built wheel in its cache.
+if ! pip install -q -e ".[dev]"; then
+  echo "error: installing the package failed (see pip's output above)" >&2
+  exit 1
+fi
+rag models fetch
+rag ingest seeds
+if [ "${1:-}" != "--no-ask" ]; then
+  rag ask "What did Putin promise Lukashenko?"
+fi

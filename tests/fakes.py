@@ -1,0 +1,132 @@
+"""Test doubles for the two model interfaces: no weights, no threads, fully deterministic.
+
+``FakeEmbedder`` hashes the normalised search tokens of a text (``rag.textnorm.tokens``)
+into a signed bag-of-words vector, so "Lukashenko" and "Lukaschenko" land on the same
+coordinate and texts that share words are close. ``ScriptedGenerator`` streams a fixed
+answer (or one computed from the prompt it receives) and remembers every prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+
+from rag.generate import Message
+from rag.textnorm import tokens
+
+FAKE_EMBEDDER_ID = "fake:hash-64"
+
+
+def _bucket(token: str, dimension: int) -> tuple[int, float]:
+    digest = int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "big")
+    return digest % dimension, 1.0 if (digest >> 40) & 1 else -1.0
+
+
+class FakeEmbedder:
+    """Implements ``embeddings.embedder.Embedder`` with feature hashing; counts its calls."""
+
+    def __init__(self, model_id: str = FAKE_EMBEDDER_ID, dimension: int = 64) -> None:
+        self._model_id = model_id
+        self._dimension = dimension
+        self.query_calls = 0
+        self.document_calls = 0
+        self.queries: list[str] = []
+        self.documents: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def calls(self) -> int:
+        return self.query_calls + self.document_calls
+
+    def vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self._dimension, dtype=np.float64)
+        for tok in tokens(text) or ["<empty>"]:
+            idx, sign = _bucket(tok, self._dimension)
+            vec[idx] += sign
+        norm = float(np.linalg.norm(vec))
+        if norm == 0.0:  # every token cancelled out: fall back to a fixed direction
+            idx, sign = _bucket("<empty>", self._dimension)
+            vec[idx] = sign
+            norm = 1.0
+        return (vec / norm).astype(np.float32)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        return np.stack([self.vector(t) for t in texts]).astype(np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.query_calls += 1
+        self.queries.extend(texts)
+        return self._embed(texts)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.document_calls += 1
+        self.documents.extend(texts)
+        return self._embed(texts)
+
+
+Script = str | Callable[[list[Message]], str]
+
+
+class ScriptedGenerator:
+    """Implements ``rag.generate.Generator``: streams a scripted answer in small pieces."""
+
+    def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5) -> None:
+        self.answer = answer
+        self._model_id = model_id
+        self.piece_chars = piece_chars
+        self.calls: list[dict[str, object]] = []
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def messages(self) -> list[Message]:
+        """The messages of the last call."""
+        assert self.calls, "the generator was never called"
+        return self.calls[-1]["messages"]  # type: ignore[return-value]
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200,
+               temperature: float = 0.0) -> Iterator[str]:
+        msgs = [dict(m) for m in messages]
+        self.calls.append({"messages": msgs, "max_tokens": max_tokens, "temperature": temperature})
+        text = self.answer(msgs) if callable(self.answer) else self.answer
+        for i in range(0, len(text), self.piece_chars):
+            yield text[i:i + self.piece_chars]
+
+
+_SOURCE_LINE = re.compile(r"^\[(\d+)\] (?:\([^()]*\) )?(.+)$")
+
+
+def sources_in(messages: Sequence[Message]) -> dict[int, str]:
+    """The numbered source sentences of the last user message: {n: sentence}."""
+    user = [m for m in messages if m["role"] == "user"][-1]["content"]
+    block = user.split("Sources:\n", 1)[1].split("\n\n", 1)[0]
+    out = {}
+    for line in block.splitlines():
+        m = _SOURCE_LINE.match(line)
+        assert m, f"not a numbered source line: {line!r}"
+        out[int(m.group(1))] = m.group(2)
+    return out
+
+
+def echo_sources(*numbers: int) -> Callable[[list[Message]], str]:
+    """A script that answers by copying the given source sentences, each citing itself."""
+
+    def answer(messages: list[Message]) -> str:
+        src = sources_in(messages)
+        return "\n".join(f"{src[n]} [{n}]" for n in numbers if n in src)
+
+    return answer

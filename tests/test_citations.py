@@ -1,0 +1,241 @@
+"""Citation markers, support checks and re-attribution, with a similarity function the test controls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from rag.citations import CitationChecker, DraftSentence, build_citations, names, render, split_answer
+from rag.types import AnswerSentence, Document, Evidence, Passage, Sentence
+
+# ---------------------------------------------------------------- split_answer
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("He got 80.1 percent [1].", [("He got 80.1 percent.", (1,))]),
+    ("He got 80.1 percent [1, 2].", [("He got 80.1 percent.", (1, 2))]),
+    ("He got 80.1 percent [1; 2].", [("He got 80.1 percent.", (1, 2))]),
+    ("He got 80.1 percent [1][3].", [("He got 80.1 percent.", (1, 3))]),
+    ("He got 80.1 percent [1] [3] [1].", [("He got 80.1 percent.", (1, 3))]),
+    ("He got 80.1 percent. [2]", [("He got 80.1 percent.", (2,))]),
+    ("No marker here.", [("No marker here.", ())]),
+    ("Putin promised help [1]. Lukashenko met him in Sochi [2][3].",
+     [("Putin promised help.", (1,)), ("Lukashenko met him in Sochi.", (2, 3))]),
+    ("Er erhielt 80,1 Prozent [1]. Die Wahl war im August [2].",
+     [("Er erhielt 80,1 Prozent.", (1,)), ("Die Wahl war im August.", (2,))]),
+])
+def test_split_answer(answer: str, expected: list[tuple[str, tuple[int, ...]]]) -> None:
+    assert split_answer(answer) == [DraftSentence(t, c) for t, c in expected]
+
+
+def test_marker_opening_the_next_line_belongs_to_the_sentence_before() -> None:
+    got = split_answer("He met Putin in Sochi.\n[2] He promised help [1].")
+    assert got == [DraftSentence("He met Putin in Sochi.", (2,)), DraftSentence("He promised help.", (1,))]
+
+
+@pytest.mark.parametrize("answer", [
+    "He met Putin in Sochi. [2] He promised help [1].",
+    "He met Putin in Sochi.[2] He promised help [1].",
+])
+def test_marker_opening_the_next_sentence_belongs_to_the_sentence_before(answer: str) -> None:
+    assert split_answer(answer) == [DraftSentence("He met Putin in Sochi.", (2,)),
+                                    DraftSentence("He promised help.", (1,))]
+
+
+def test_german_date_in_an_answer_is_not_split() -> None:
+    got = split_answer("Er erhielt 80,1 Prozent [1]. Die Wahl war am 9. August [2].")
+    assert got == [DraftSentence("Er erhielt 80,1 Prozent.", (1,)), DraftSentence("Die Wahl war am 9. August.", (2,))]
+
+
+def test_repeated_sentences_are_merged_with_their_citations() -> None:
+    got = split_answer("Putin promised help [1]. Sochi was the venue [3]. Putin promised help [2].")
+    assert got == [DraftSentence("Putin promised help.", (1, 2)), DraftSentence("Sochi was the venue.", (3,))]
+
+
+def test_marker_only_and_empty_pieces_are_dropped() -> None:
+    assert split_answer("") == []
+    assert split_answer("[1]") == []
+    assert split_answer("Eins [1].\n\n[2]\n\n") == [DraftSentence("Eins.", (1, 2))]
+
+
+def test_names() -> None:
+    assert names("The talks between Putin and Lukaschenko were in Sotschi.") == {"putin", "lukashenko", "sochi"}
+
+
+# ---------------------------------------------------------------- CitationChecker
+
+SOURCES = [
+    ("001", "Der Staatschef ließ sich mit 80,1 Prozent der Stimmen für eine sechste Amtszeit bestätigen."),
+    ("002", "Nach Angaben des Kreml findet das Treffen zwischen Lukaschenko und Putin in Sotschi statt."),
+    ("000", "In der Hauptstadt protestierten am Sonntag rund 200.000 Menschen gegen den Präsidenten."),
+]
+
+
+def make_evidence() -> list[Evidence]:
+    out = []
+    for i, (doc, text) in enumerate(SOURCES):
+        sent = Sentence(text, 100, 100 + len(text))
+        passage = Passage(i, f"{doc}_x", 0, text, 100, 100 + len(text), (sent,))
+        out.append(Evidence(n=i + 1, passage=passage, sentence=sent, score=0.5, sentence_id=i))
+    return out
+
+
+def documents() -> dict[str, Document]:
+    return {f"{d}_x": Document(f"{d}_x", f"/a/{d}.txt", "", f"Titel {d}", "2020-09", "dpa-AFX")
+            for d, _ in SOURCES}
+
+
+class Table:
+    """similarity(claims, evidence): a fixed score per (claim text, evidence number), else ``default``.
+
+    Short or pronoun-led claims reach the similarity with the question in front
+    (``with_context``); the table keys on the claim alone.
+    """
+
+    def __init__(self, scores: dict[tuple[str, int], float], default: float = 0.0) -> None:
+        self.scores = scores
+        self.default = default
+        self.calls = 0
+
+    def __call__(self, claims: Sequence[str], evidence: Sequence[Evidence]) -> np.ndarray:
+        self.calls += 1
+        claims = [c.removeprefix("Q? ") for c in claims]
+        return np.array([[self.scores.get((c, e.n), self.default) for e in evidence] for c in claims],
+                        dtype=np.float32).reshape(len(claims), len(evidence))
+
+
+def check(answer: str, sims: dict[tuple[str, int], float], question: str = "Q?", **kw: object):
+    checker = CitationChecker(Table(sims), threshold=0.55, fallback_threshold=0.42, **kw)  # type: ignore[arg-type]
+    return checker.check(split_answer(answer), make_evidence(), question)
+
+
+def test_supported_sentence_keeps_its_citation() -> None:
+    claim = "Lukashenko got 80.1 percent."
+    [v] = check("Lukashenko got 80.1 percent [1].", {(claim, 1): 0.8})
+    assert v.sentence.supported and v.sentence.citations == (1,)
+    assert v.sentence.evidence == (SOURCES[0][1],)
+    assert v.reason == ""
+
+
+def test_out_of_range_numbers_are_dropped() -> None:
+    claim = "Lukashenko got 80.1 percent."
+    [v] = check("Lukashenko got 80.1 percent [1][7][0].", {(claim, 1): 0.8})
+    assert v.sentence.citations == (1,)
+
+
+def test_only_out_of_range_numbers_and_nothing_similar_is_unsupported() -> None:
+    [v] = check("Lukashenko got 80.1 percent [9].", {})
+    assert not v.sentence.supported and v.sentence.citations == ()
+    assert v.reason == "no source supports this sentence"
+
+
+def test_number_missing_from_the_cited_source_is_unsupported() -> None:
+    claim = "Lukashenko got 85 percent."
+    # the model's claim is very close in meaning to source 1, but source 1 says 80,1, not 85
+    [v] = check("Lukashenko got 85 percent [1].", {(claim, 1): 0.95, (claim, 2): 0.5, (claim, 3): 0.5})
+    assert not v.sentence.supported
+    assert v.sentence.citations == () and v.sentence.evidence == ()
+    assert "85" in v.reason
+
+
+def test_numbers_are_compared_across_spellings() -> None:
+    claim = "About 200,000 people protested."
+    [v] = check("About 200,000 people protested [3].", {(claim, 3): 0.7})
+    assert v.sentence.supported and v.sentence.citations == (3,)
+
+
+def test_numbers_from_the_question_do_not_need_a_source() -> None:
+    claim = "In 2020 the meeting was in Sochi."
+    sims = {(claim, 2): 0.8}
+    [v] = check("In 2020 the meeting was in Sochi [2].", sims, question="Where did they meet in 2020?")
+    assert v.sentence.supported
+    [v] = check("In 2020 the meeting was in Sochi [2].", sims, question="Where did they meet?")
+    assert not v.sentence.supported and "2020" in v.reason
+
+
+def test_correct_sentence_citing_the_wrong_source_is_reattributed() -> None:
+    claim = "They met in Sochi."
+    [v] = check("They met in Sochi [1].", {(claim, 1): 0.1, (claim, 2): 0.9, (claim, 3): 0.2})
+    assert v.sentence.supported
+    assert v.sentence.citations == (2,)
+    assert v.sentence.evidence == (SOURCES[1][1],)
+
+
+def test_reattribution_needs_the_fallback_threshold() -> None:
+    claim = "They met in Sochi."
+    [v] = check("They met in Sochi [1].", {(claim, 1): 0.1, (claim, 2): 0.41})
+    assert not v.sentence.supported
+    [v] = check("They met in Sochi [1].", {(claim, 1): 0.1, (claim, 2): 0.43})
+    assert v.sentence.citations == (2,)
+
+
+def test_uncited_sentence_is_attributed_when_close_enough() -> None:
+    claim = "They met in Sochi."
+    [v] = check("They met in Sochi.", {(claim, 2): 0.7})
+    assert v.sentence.citations == (2,)
+
+
+def test_below_threshold_citation_is_not_kept() -> None:
+    claim = "They met in Sochi."
+    # cited [2] at 0.50 < 0.55, and the fallback picks the best evidence (2) only because 0.50 >= 0.42
+    [v] = check("They met in Sochi [2].", {(claim, 2): 0.50, (claim, 3): 0.3})
+    assert v.sentence.citations == (2,)
+    [v] = check("They met in Sochi [2].", {(claim, 2): 0.40, (claim, 3): 0.3})
+    assert not v.sentence.supported
+
+
+def test_several_citations_keep_only_the_supporting_ones() -> None:
+    claim = "They met in Sochi, where 80.1 percent were announced."
+    [v] = check("They met in Sochi, where 80.1 percent were announced [1][2][3].",
+                {(claim, 1): 0.7, (claim, 2): 0.7, (claim, 3): 0.7})
+    # source 1 carries 80.1 and source 2 Sochi; source 3 carries neither and is dropped
+    assert v.sentence.citations == (1, 2)
+    claim = "The result was 80.1 percent."
+    [v] = check("The result was 80.1 percent [1][2].", {(claim, 1): 0.7, (claim, 2): 0.7})
+    # source 2 does not state 80.1, so only source 1 can carry the number
+    assert v.sentence.citations == (1,)
+
+
+def test_each_sentence_is_checked_on_its_own() -> None:
+    a, b = "They met in Sochi.", "Lukashenko got 99 percent."
+    verdicts = check("They met in Sochi [2]. Lukashenko got 99 percent [1].", {(a, 2): 0.9, (b, 1): 0.9})
+    assert [v.sentence.supported for v in verdicts] == [True, False]
+
+
+def test_check_with_no_drafts_calls_nothing() -> None:
+    table = Table({})
+    assert CitationChecker(table).check([], make_evidence(), "Q") == []
+    assert table.calls == 0
+
+
+def test_check_without_evidence_marks_everything_unsupported() -> None:
+    [v] = CitationChecker(Table({})).check([DraftSentence("They met in Sochi.", (1,))], [], "Q")
+    assert not v.sentence.supported
+
+
+# ---------------------------------------------------------------- build_citations / render
+
+
+def test_build_citations_come_from_the_evidence() -> None:
+    claim_a, claim_b = "They met in Sochi.", "Lukashenko got 80.1 percent."
+    verdicts = check("They met in Sochi [2]. Lukashenko got 80.1 percent [1].", {(claim_a, 2): 0.9, (claim_b, 1): 0.9})
+    ev = make_evidence()
+    cites = build_citations(verdicts, ev, documents())
+    assert [c.n for c in cites] == [1, 2]
+    for c in cites:
+        e = ev[c.n - 1]
+        assert c.doc_id == e.passage.doc_id and c.quote == e.sentence.text and c.passage == e.passage.text
+        assert (c.quote_start, c.quote_end) == (e.sentence.start, e.sentence.end)
+        assert c.title == f"Titel {c.doc_id[:3]}" and (c.date, c.source) == ("2020-09", "dpa-AFX")
+
+
+def test_render() -> None:
+    sentences = [
+        AnswerSentence("They met in Sochi.", (2,), True),
+        AnswerSentence("It was cold", (1, 3), True),
+        AnswerSentence("Made up.", (), False),
+    ]
+    assert render(sentences) == "They met in Sochi [2]. It was cold [1][3] Made up."
+    assert render(sentences, mark_unsupported="[unsupported]").endswith("Made up. [unsupported]")

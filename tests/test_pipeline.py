@@ -1,0 +1,226 @@
+"""The Assistant end to end with fakes: prompt, refusal, language, citations, JSON shape."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from conftest import MakeAssistant
+from fakes import FakeEmbedder, ScriptedGenerator, echo_sources, sources_in
+
+from rag.errors import InputError
+from rag.generate import Message
+from rag.ingest import Ingestor
+from rag.pipeline import MAX_QUESTION_CHARS, Assistant, Done, Event, Retrieved, Token, Turn
+from rag.prompt import REFUSAL_MARK, REFUSALS, SYSTEM, build_messages, detect_language, source_header
+from rag.store import Store
+from rag.types import Answer, Document
+
+DE_QUESTION = "Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?"
+EN_QUESTION = "What share of the vote did Lukashenko get?"
+
+
+def run(assistant: Assistant, question: str, history: Sequence[Turn] = ()) -> tuple[Retrieved, list[Event], Answer]:
+    """Drain the stream: the Retrieved event comes first, the Done event last."""
+    events = list(assistant.stream(question, history))
+    first, last = events[0], events[-1]
+    assert isinstance(first, Retrieved) and isinstance(last, Done)
+    assert sum(isinstance(e, (Retrieved, Done)) for e in events) == 2
+    return first, events, last.answer
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question(make_assistant: MakeAssistant, question: str) -> None:
+    gen = ScriptedGenerator("x [1].")
+    assistant = make_assistant(gen)
+    with pytest.raises(InputError, match="empty"):
+        assistant.ask(question)
+    assert gen.calls == []
+
+
+def test_too_long_question(make_assistant: MakeAssistant) -> None:
+    with pytest.raises(InputError, match=str(MAX_QUESTION_CHARS)):
+        make_assistant().ask("Lukaschenko " * 300)
+
+
+def test_generator_gets_numbered_sources(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1))
+    retrieved, _, _ = run(make_assistant(gen), DE_QUESTION)
+    evidence = retrieved.evidence
+    assert len(gen.calls) == 1
+    messages = gen.messages
+    assert messages[0] == {"role": "system", "content": SYSTEM}
+    user = messages[-1]
+    assert user["role"] == "user"
+    assert user["content"].startswith("Sources:\n[1] ")
+    assert f"Question: {DE_QUESTION}\n" in user["content"]
+    numbered = sources_in(messages)
+    assert sorted(numbered) == [e.n for e in evidence] == list(range(1, len(evidence) + 1))
+    for e in evidence:
+        assert numbered[e.n] == e.sentence.text
+    # the header names date and agency of the source article
+    assert any(line.startswith("[") and "dpa-AFX)" in line for line in user["content"].splitlines())
+
+
+def test_citations_come_from_the_evidence(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1, 2))
+    assistant = make_assistant(gen)
+    retrieved, _, answer = run(assistant, DE_QUESTION)
+    evidence = {e.n: e for e in retrieved.evidence}
+    assert not answer.refused
+    assert [c.n for c in answer.citations] == [1, 2]
+    docs = assistant.retriever.snapshot.documents
+    for c in answer.citations:
+        e = evidence[c.n]
+        assert c.doc_id == e.passage.doc_id
+        assert c.quote == e.sentence.text
+        assert c.passage == e.passage.text
+        doc = docs[c.doc_id]
+        assert (c.title, c.date, c.source) == (doc.title, doc.date, doc.source)
+        assert doc.text[c.quote_start:c.quote_end] == c.quote
+    assert "[1]" in answer.answer and "[2]" in answer.answer
+    assert all(s.supported for s in answer.sentences)
+
+
+def test_tokens_are_streamed_in_order(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1), piece_chars=3)
+    _, events, answer = run(make_assistant(gen), DE_QUESTION)
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    assert len(tokens) > 3
+    assert "".join(tokens).strip() == answer.draft
+    assert answer.timings.first_token_s is not None and answer.timings.tokens_per_s is not None
+    assert 0 <= answer.timings.retrieve_s <= answer.timings.first_token_s <= answer.timings.total_s
+
+
+def test_settings_reach_the_generator(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(REFUSAL_MARK)
+    make_assistant(gen, max_tokens=77, temperature=0.3).ask(EN_QUESTION)
+    assert gen.calls[0]["max_tokens"] == 77 and gen.calls[0]["temperature"] == 0.3
+
+
+def test_unsupported_sentence_is_dropped(make_assistant: MakeAssistant) -> None:
+    def answer(messages: list[Message]) -> str:
+        return echo_sources(1)(messages) + "\nEr erhielt 99,9 Prozent der Stimmen [1]."
+
+    _, _, ans = run(make_assistant(ScriptedGenerator(answer)), DE_QUESTION)
+    assert not ans.refused
+    assert "99,9" not in ans.answer and "99,9" in ans.draft
+    assert len(ans.sentences) == 1
+
+
+def test_unsupported_sentence_is_marked_when_not_dropped(make_assistant: MakeAssistant) -> None:
+    def answer(messages: list[Message]) -> str:
+        return echo_sources(1)(messages) + "\nEr erhielt 99,9 Prozent der Stimmen [1]."
+
+    _, _, ans = run(make_assistant(ScriptedGenerator(answer), drop_unsupported=False), DE_QUESTION)
+    assert "99,9" in ans.answer and ans.answer.endswith("[unsupported]")
+    assert [s.supported for s in ans.sentences] == [True, False]
+
+
+def test_nothing_supported_is_a_refusal(make_assistant: MakeAssistant) -> None:
+    _, _, ans = run(make_assistant(ScriptedGenerator("Er erhielt 99,9 Prozent der Stimmen [1].")), DE_QUESTION)
+    assert ans.refused and ans.answer == REFUSALS["de"] and ans.citations == ()
+
+
+@pytest.mark.parametrize(("question", "lang", "refusal"), [
+    (EN_QUESTION, "English", "The articles don't say."),
+    (DE_QUESTION, "German", "Die Artikel sagen dazu nichts."),
+])
+def test_refusal_mark_and_language(make_assistant: MakeAssistant, question: str, lang: str, refusal: str) -> None:
+    gen = ScriptedGenerator(REFUSAL_MARK)
+    _, _, ans = run(make_assistant(gen), question)
+    assert ans.refused is True
+    assert ans.answer == refusal
+    assert ans.citations == () and ans.sentences == ()
+    assert gen.messages[-1]["content"].endswith(f"Answer in {lang}.")
+
+
+def test_refusal_mark_inside_text(make_assistant: MakeAssistant) -> None:
+    _, _, ans = run(make_assistant(ScriptedGenerator("Sorry: not in sources.")), EN_QUESTION)
+    assert ans.refused and ans.answer == "The articles don't say."
+
+
+def test_empty_generation_is_a_refusal(make_assistant: MakeAssistant) -> None:
+    _, _, ans = run(make_assistant(ScriptedGenerator("   ")), EN_QUESTION)
+    assert ans.refused and ans.timings.first_token_s is not None
+
+
+def test_weak_retrieval_refuses_without_generating(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1))
+    _, events, ans = run(make_assistant(gen, refuse_below=0.99), DE_QUESTION)
+    assert gen.calls == []
+    assert ans.refused and ans.answer == REFUSALS["de"]
+    assert ans.timings.first_token_s is None
+    assert not any(isinstance(e, Token) for e in events)
+
+
+def test_follow_up_question_uses_the_previous_one(make_assistant: MakeAssistant, embedder: FakeEmbedder) -> None:
+    gen = ScriptedGenerator(REFUSAL_MARK)
+    history = [Turn("Wo trafen sich Lukaschenko und Putin?", "In Sotschi [1].")]
+    retrieved, _, ans = run(make_assistant(gen), "Und wann?", history)
+    query = retrieved.query
+    assert query.startswith("Wo trafen sich Lukaschenko und Putin?") and query.endswith("Und wann?")
+    assert ans.standalone_question == query
+    assert embedder.queries[-1] == query
+    assert "Earlier question: Wo trafen sich Lukaschenko und Putin?\nQuestion: Und wann?" in gen.messages[-1]["content"]
+
+
+def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
+    ans = make_assistant(ScriptedGenerator(echo_sources(1, 2))).ask(DE_QUESTION)
+    data: dict[str, Any] = json.loads(json.dumps(ans.to_json()))
+    assert set(data) == {"question", "answer", "refused", "citations", "sentences", "timings"}
+    assert data["question"] == DE_QUESTION and data["refused"] is False
+    assert data["citations"]
+    for c in data["citations"]:
+        assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
+    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s"}
+    for s in data["sentences"]:
+        assert set(s) == {"text", "citations", "supported", "evidence"}
+
+
+def test_refusal_json_shape(make_assistant: MakeAssistant) -> None:
+    ans = make_assistant(ScriptedGenerator(REFUSAL_MARK)).ask(EN_QUESTION)
+    data: dict[str, Any] = json.loads(json.dumps(ans.to_json()))
+    assert set(data) == {"question", "answer", "refused", "citations", "sentences", "timings"}
+    assert data["refused"] is True and data["citations"] == [] and data["answer"] == "The articles don't say."
+
+
+# ---------------------------------------------------------------- prompt
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    (DE_QUESTION, "de"), ("Wie viel Prozent der Stimmen erhielt Lukaschenko?", "de"), ("Wo trafen sie sich?", "de"),
+    ("Was hat Putin Lukaschenko versprochen?", "de"), (EN_QUESTION, "en"), ("What did Putin promise Lukashenko?", "en"),
+    ("Lukaschenko", "en"),
+])
+def test_detect_language(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+def test_source_header() -> None:
+    doc = Document("x", "", "", "T", date="2020-09", source="dpa-AFX")
+    assert source_header(doc) == "(2020-09, dpa-AFX) "
+    assert source_header(Document("x", "", "", "T", date="2020-09")) == "(2020-09) "
+    assert source_header(Document("x", "", "", "T")) == ""
+
+
+def test_build_messages_keeps_a_fixed_prefix(make_assistant: MakeAssistant) -> None:
+    assistant = make_assistant()
+    r = assistant.retriever.retrieve(DE_QUESTION, 4, 3)
+    docs = assistant.retriever.snapshot.documents
+    a = build_messages(DE_QUESTION, list(r.evidence), docs, "de")
+    b = build_messages(EN_QUESTION, list(r.evidence), docs, "en")
+    assert a[:-1] == b[:-1], "everything before the last message must be identical (KV cache reuse)"
+    assert a[-1] != b[-1]
+
+
+def test_empty_index_refuses_without_generating(ingested: Store, embedder: FakeEmbedder,
+                                                make_assistant: MakeAssistant) -> None:
+    report = Ingestor(ingested, embedder).ingest([], remove=list(ingested.load().documents))
+    assert len(report.removed) == 5
+    gen = ScriptedGenerator(echo_sources(1))
+    retrieved, _, ans = run(make_assistant(gen), DE_QUESTION)
+    assert retrieved.evidence == () and gen.calls == []
+    assert ans.refused and ans.answer == REFUSALS["de"]

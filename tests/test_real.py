@@ -1,0 +1,79 @@
+"""Real-model tier: the bundled models, the seeds index, the must-show questions.
+
+Skipped (with the reason) when the models or the index are missing; CI runs
+``scripts/setup.sh`` first, so there they always run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from rag.errors import RagError
+from rag.prompt import detect_language
+from rag.settings import Settings
+
+pytestmark = pytest.mark.real
+
+PROMISE = re.compile(r"sicherte|zugesagt|zusage|in Aussicht|Hilfe|Unterstützung|bereit", re.I)
+
+
+@pytest.fixture(scope="module")
+def assistant():
+    from rag.factory import build_assistant
+
+    try:
+        return build_assistant(Settings.from_env())
+    except RagError as exc:
+        pytest.skip(f"real models or index missing: {exc}")
+
+
+def test_headline_question_names_military_help_across_three_articles(assistant):
+    ans = assistant.ask("What did Putin promise Lukashenko?")
+    assert not ans.refused, ans.draft
+    assert re.search(r"militar|military", ans.answer, re.I), ans.answer
+    docs = {c.doc_id for c in ans.citations}
+    assert len(docs) >= 3, (ans.answer, docs)
+    for c in ans.citations:
+        assert PROMISE.search(c.quote), f"cited sentence is not about a promise: {c.quote}"
+    assert ans.timings.first_token_s is not None
+
+
+def test_vote_share_english(assistant):
+    ans = assistant.ask("What share of the vote did Lukashenko get?")
+    assert not ans.refused, ans.draft
+    assert re.search(r"80[.,]1", ans.answer), ans.answer
+    assert {c.doc_id[:3] for c in ans.citations} & {"001", "003"}, ans.citations
+
+
+def test_vote_share_german_answer_in_german(assistant):
+    ans = assistant.ask("Wie viel Prozent der Stimmen erhielt Lukaschenko?")
+    assert not ans.refused, ans.draft
+    assert "80,1" in ans.answer or "80.1" in ans.answer, ans.answer
+    assert detect_language(ans.answer) == "de", ans.answer
+
+
+def test_off_topic_question_is_refused(assistant):
+    ans = assistant.ask("Who won the 2014 football World Cup?")
+    assert ans.refused
+    assert ans.answer == "The articles don't say."
+
+
+def test_cli_json_contract_and_bad_input():
+    empty = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "  "], capture_output=True, text=True)
+    assert empty.returncode == 2 and empty.stderr.startswith("error:") and "Traceback" not in empty.stderr
+    run = subprocess.run([sys.executable, "-m", "rag.cli", "ask", "What share of the vote did Lukashenko get?",
+                          "--json"], capture_output=True, text=True, timeout=600)
+    if run.returncode == 2 and ("rag models fetch" in run.stderr or "rag ingest" in run.stderr):
+        pytest.skip(run.stderr.strip())
+    assert run.returncode == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert set(data) >= {"question", "answer", "refused", "citations", "timings"}
+    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s"}
+    for c in data["citations"]:
+        assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
+        assert c["quote"] in c["passage"]

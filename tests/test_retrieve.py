@@ -1,0 +1,167 @@
+"""BM25, reciprocal-rank fusion and the Retriever over the seeds index (fake embedder)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fakes import FakeEmbedder
+
+from rag.retrieve import BM25, Retriever, rrf
+from rag.store import Snapshot
+from rag.textnorm import tokens
+
+
+def test_bm25_score_by_hand() -> None:
+    bm = BM25([["a", "b"], ["b", "c", "c"]])
+    got = bm.scores(["c"])
+    # idf = ln(1 + (2 - 1 + .5) / (1 + .5)) = ln 2; tf = 2, |d| = 3, avg = 2.5
+    want = math.log(2) * 2 * 2.2 / (2 + 1.2 * (0.25 + 0.75 * 3 / 2.5))
+    assert got[0] == 0.0
+    assert got[1] == pytest.approx(want, rel=1e-5)
+
+
+def test_bm25_rare_terms_weigh_more_and_unknown_terms_score_zero() -> None:
+    bm = BM25([["putin", "minsk"], ["putin", "moskau"], ["putin", "sochi"]])
+    s = bm.scores(["putin", "sochi"])
+    assert int(np.argmax(s)) == 2 and s[0] == s[1] > 0
+    assert not bm.scores(["unbekannt"]).any()
+    assert not bm.scores([]).any()
+    assert BM25([]).scores(["x"]).shape == (0,)
+
+
+def test_rrf_by_hand() -> None:
+    fused = rrf([[10, 20, 30], [30, 10]], k=1)
+    assert fused == pytest.approx({10: 1 / 2 + 1 / 3, 20: 1 / 3, 30: 1 / 4 + 1 / 2})
+    assert sorted(fused, key=lambda i: -fused[i]) == [10, 30, 20]
+
+
+def test_rrf_default_k_is_60() -> None:
+    fused = rrf([[1, 2], [2]])
+    assert fused[1] == pytest.approx(1 / 61)
+    assert fused[2] == pytest.approx(1 / 62 + 1 / 61)
+    assert rrf([]) == {}
+
+
+def test_weighted_rrf_by_hand() -> None:
+    fused = rrf([[1, 2], [2]], k=1, weights=[1.0, 0.5])
+    assert fused == pytest.approx({1: 1 / 2, 2: 1 / 3 + 0.5 / 2})
+
+
+def test_lexical_weight_follows_the_known_vocabulary(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder, lexical_scale=0.5)
+    assert retriever.lexical_weight("Lukaschenko Putin") == pytest.approx(0.5)
+    assert retriever.lexical_weight("Lukashenko Quarkspeise") == pytest.approx(0.25)
+    assert retriever.lexical_weight("Quarkspeise Zebrastreifen") == 0.0
+    assert retriever.lexical_weight("") == 0.0
+
+
+def test_bm25_ranks_the_80_1_passage_first(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    ranking = retriever.lexical_ranking("80.1 Prozent Lukaschenko", 10)
+    assert "80,1" in snapshot.passages[ranking[0]].text
+    with_number = {p.passage_id for p in snapshot.passages if "80,1" in p.text}
+    assert len(with_number) == 2 and set(ranking[:2]) == with_number
+
+
+def test_lexical_ranking_matches_transliterations(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    ranking = retriever.lexical_ranking("Sochi", 10)
+    assert ranking and all("Sotschi" in snapshot.passages[i].text for i in ranking)
+    assert retriever.lexical_ranking("Quarkspeise Zebrastreifen", 10) == []
+
+
+@pytest.mark.parametrize("top_k", [1, 3, 6])
+def test_search_lexical(snapshot: Snapshot, embedder: FakeEmbedder, top_k: int) -> None:
+    retriever = Retriever(snapshot, embedder)
+    before = embedder.query_calls
+    hits, qvec, sims = retriever.search("Lukaschenko Putin Russland", top_k, mode="lexical")
+    assert len(hits) == top_k
+    assert embedder.query_calls == before, "lexical search must not embed the query"
+    assert all(h.dense_rank is None and h.lexical_rank is not None for h in hits)
+    assert [h.lexical_rank for h in hits] == list(range(top_k))
+    assert sims is None and qvec.size == 0
+
+
+@pytest.mark.parametrize("top_k", [1, 3, 6])
+def test_search_dense(snapshot: Snapshot, embedder: FakeEmbedder, top_k: int) -> None:
+    retriever = Retriever(snapshot, embedder)
+    hits, qvec, sims = retriever.search("Lukaschenko Putin Russland", top_k, mode="dense")
+    assert len(hits) == top_k
+    assert embedder.query_calls == 1
+    assert all(h.lexical_rank is None and h.dense_rank is not None for h in hits)
+    assert qvec.shape == (64,) and sims is not None and sims.shape == (len(snapshot.sentence_vectors),)
+
+
+@pytest.mark.parametrize("top_k", [1, 3, 6, 10])
+def test_search_hybrid(snapshot: Snapshot, embedder: FakeEmbedder, top_k: int) -> None:
+    retriever = Retriever(snapshot, embedder)
+    hits, _, _ = retriever.search("Lukaschenko Putin Russland", top_k, mode="hybrid")
+    assert len(hits) == top_k
+    ids = [h.passage.passage_id for h in hits]
+    assert len(set(ids)) == top_k
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert any(h.dense_rank is not None for h in hits) and any(h.lexical_rank is not None for h in hits)
+    # a hybrid score holds at least its passage-vector rank, and at most three first places
+    for h in hits:
+        floor = 1 / (61 + h.dense_rank) if h.dense_rank is not None else 0.0
+        assert floor - 1e-9 <= h.score <= 3 / 61 + 1e-9
+
+
+def test_search_uses_a_given_query_vector(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    target = snapshot.passages[7]
+    qvec = embedder.vector(target.text)
+    hits, _, _ = retriever.search("irrelevant", 3, mode="dense", qvec=qvec)
+    assert embedder.query_calls == 0
+    assert hits[0].passage.passage_id == target.passage_id and hits[0].dense_rank == 0
+
+
+def test_dense_search_finds_a_passage_by_its_own_words(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    target = next(p for p in snapshot.passages if "Fahrzeuge sollen Platz" in p.text)
+    hits, _, _ = retriever.search(target.text, 1, mode="dense")
+    assert hits[0].passage.passage_id == target.passage_id
+
+
+def test_retrieve_numbers_evidence_from_the_hits(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    r = retriever.retrieve("Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?", top_k=8, max_sentences=6)
+    assert 1 <= len(r.evidence) <= 6
+    assert [e.n for e in r.evidence] == list(range(1, len(r.evidence) + 1))
+    hit_ids = {h.passage.passage_id for h in r.hits}
+    for e in r.evidence:
+        assert e.passage.passage_id in hit_ids
+        assert e.sentence in e.passage.sentences
+        assert e.sentence_id in snapshot.sentence_ids[e.passage.passage_id]
+        np.testing.assert_allclose(snapshot.sentence_vectors[e.sentence_id], embedder.vector(e.sentence.text),
+                                   atol=1e-6)
+    assert [e.score for e in r.evidence] == sorted((e.score for e in r.evidence), reverse=True)
+    assert 0.0 < r.best_similarity <= 1.0 + 1e-6
+    assert any("80,1" in e.sentence.text for e in r.evidence)
+
+
+def test_retrieve_respects_max_sentences(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    assert len(retriever.retrieve("Lukaschenko Putin", top_k=8, max_sentences=2).evidence) <= 2
+
+
+def test_claim_similarity(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    ev = retriever.retrieve("Lukaschenko Putin Sotschi", top_k=4, max_sentences=3).evidence
+    claims = [ev[0].sentence.text, "Die Fahrzeuge sollen Platz für knapp 600 Soldaten haben."]
+    sims = retriever.claim_similarity(claims, ev)
+    assert sims.shape == (2, len(ev))
+    assert sims[0, 0] == pytest.approx(1.0, abs=1e-5)
+    assert retriever.claim_similarity([], ev).shape == (0, len(ev))
+
+
+def test_bm25_index_includes_the_title(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    doc = next(d for d in snapshot.documents.values() if d.doc_id.startswith("002"))
+    first = snapshot.passages_of(doc.doc_id)[0]
+    assert "trifft" not in tokens(first.text) and "trifft" in tokens(doc.title)
+    ranking = retriever.lexical_ranking("trifft", 50)
+    assert {snapshot.passages[i].doc_id for i in ranking} == {doc.doc_id}

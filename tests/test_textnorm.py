@@ -1,0 +1,65 @@
+"""Numbers and words must match across German and English spellings."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.textnorm import fold, normalize_number, numbers, stem, tokens
+
+
+def test_decimal_comma_and_point_agree() -> None:
+    assert numbers("80,1 Prozent") == numbers("80.1 percent") == {"80.1"}
+
+
+@pytest.mark.parametrize("raw", ["200.000", "200,000", "200 000", "200\u202f000", "200\u00a0000"])
+def test_thousands_separators_agree(raw: str) -> None:
+    assert numbers(f"rund {raw} Menschen") == {"200000"}
+
+
+def test_thousands_and_decimals_are_different_numbers() -> None:
+    assert numbers("200.000") != numbers("200.0")
+    assert numbers("80,1") != numbers("801")
+    assert numbers("30 000 Festnahmen") == {"30000"}
+
+
+@pytest.mark.parametrize(("raw", "norm"), [
+    ("1.117.320.768", "1117320768"), ("12,5", "12.5"), ("2020", "2020"), ("9", "9"), ("26", "26"),
+])
+def test_normalize_number(raw: str, norm: str) -> None:
+    assert normalize_number(raw) == norm
+
+
+def test_numbers_finds_every_number() -> None:
+    text = "Am 9. August 2020 erhielt er 80,1 Prozent; rund 200.000 Menschen protestierten seit 26 Jahren."
+    assert numbers(text) == {"9", "2020", "80.1", "200000", "26"}
+    assert numbers("keine Zahlen hier") == set()
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("Lukaschenko", "Lukashenko"), ("Sotschi", "Sochi"), ("Wladimir", "Vladimir"), ("Medwedew", "Medvedev"),
+    ("Tichanowskaja", "Tikhanovskaya"), ("Weißrussland", "Weissrussland"), ("Präsident", "Prasident"),
+    ("LUKASCHENKO", "lukashenko"),
+])
+def test_fold_unifies_spellings(a: str, b: str) -> None:
+    assert fold(a) == fold(b)
+
+
+@pytest.mark.parametrize(("a", "b"), [("Minsk", "Moskau"), ("Putin", "Peskow"), ("Litauen", "Lettland")])
+def test_fold_keeps_different_words_apart(a: str, b: str) -> None:
+    assert fold(a) != fold(b)
+
+
+def test_tokens_drop_stopwords_and_normalise() -> None:
+    got = tokens("Der Präsident und die Wahl: 80,1 Prozent für Lukaschenko")
+    assert "80.1" in got
+    assert fold("Lukaschenko") in got
+    for stop in ("der", "die", "und", "fur"):
+        assert stop not in got
+    assert tokens("What share did Lukashenko get in Sochi?") and set(tokens("Lukashenko Sochi")) == set(
+        tokens("Lukaschenko Sotschi"))
+
+
+def test_stem_is_light_and_shared() -> None:
+    assert stem("stimmen") == stem("stimme") == "stimm"
+    assert stem("putin") == "putin"  # short words are left alone
+    assert tokens("Massenproteste")[0] == tokens("Massenprotesten")[0]
