@@ -129,17 +129,21 @@ class CitationChecker:
     """Decides, per answer sentence, which evidence supports it.
 
     ``similarity`` maps (claims, evidence) to a cosine matrix; the
-    threshold was calibrated on hand-labelled claim/passage pairs. A claim
+    threshold was calibrated on hand-labelled claim/passage pairs. With a
+    ``judge`` (the local LLM answering yes/no), similarity only shortlists and
+    the judge decides. A claim
     that clears no citation's threshold may still be re-attributed to the single
     evidence sentence closest to it, if that one clears ``fallback_threshold``:
     pronouns ("He also promised ...") lower the similarity of true claims.
     """
 
     def __init__(self, similarity: Callable[[Sequence[str], Sequence[Evidence]], np.ndarray],
-                 threshold: float = 0.55, drop_unsupported: bool = True, fallback_threshold: float = 0.42) -> None:
+                 threshold: float = 0.55, drop_unsupported: bool = True, fallback_threshold: float = 0.42,
+                 judge: Callable[[str, str], bool] | None = None) -> None:
         self.similarity = similarity
         self.threshold = threshold
         self.fallback_threshold = fallback_threshold
+        self.judge = judge
         self.drop_unsupported = drop_unsupported
 
     def check(self, drafts: list[DraftSentence], evidence: Sequence[Evidence], question: str) -> list[Verdict]:
@@ -148,6 +152,7 @@ class CitationChecker:
         if not evidence:
             return [Verdict(AnswerSentence(d.text, (), False), "no sources") for d in drafts]
         by_n = {e.n: e for e in evidence}
+        drafts = [drop_invented_years(d, evidence, question) for d in drafts]
         sims = self.similarity([with_context(d.text, question) for d in drafts], evidence)
         return [self._check_one(d, sims[i], evidence, by_n, question) for i, d in enumerate(drafts)]
 
@@ -162,15 +167,23 @@ class CitationChecker:
             return {x for x in claim_numbers if x in numbers(src)} | {x for x in claim_names if name_in(x, src)}
 
         needed = claim_numbers | claim_names
-        close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= self.threshold]
+        floor = self.fallback_threshold if self.judge else self.threshold
+        close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= floor]
+        if self.judge:
+            claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
+            close = [n for n in close if self.judge(claim, by_n[n].passage.text)]
         carried = {n: carries(n) for n in close}
         supported = [n for n in close if carried[n] or not needed]
         if needed - set().union(*carried.values()):
             supported = []
         if not supported:
-            best = max(by_n, key=lambda n: scores[n])
-            if carries(best) == needed and scores[best] >= self.fallback_threshold:
-                supported = [best]
+            ranked = sorted(by_n, key=lambda n: -scores[n])[: 2 if self.judge else 1]
+            for best in ranked:
+                if n_ok := (carries(best) == needed and scores[best] >= self.fallback_threshold):
+                    n_ok = self.judge(draft.text, by_n[best].passage.text) if self.judge else n_ok
+                if n_ok:
+                    supported = [best]
+                    break
         reason = ""
         if not supported:
             texts = [e.passage.text for e in evidence]
@@ -182,6 +195,29 @@ class CitationChecker:
                 reason = "no source supports this sentence"
         quotes = tuple(by_n[n].sentence.text for n in supported)
         return Verdict(AnswerSentence(draft.text, tuple(supported), bool(supported), quotes), reason)
+
+
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+           "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
+_DAY_MONTH = rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}\.?\s+(?:{_MONTHS}))"
+
+
+def drop_invented_years(draft: DraftSentence, evidence: Sequence[Evidence], question: str) -> DraftSentence:
+    """Remove a year that no source states from a date ("August 9, 2021" -> "August 9").
+
+    German reports say "am 9. August" and the small model likes to add a year;
+    the rest of the sentence is often right, so the year goes, not the sentence.
+    """
+    known = numbers(question).union(*(numbers(e.passage.text) for e in evidence))
+    invented = numbers(draft.text) - known
+    if not invented or not all(re.fullmatch(r"(19|20)\d\d", x) for x in invented):
+        return draft
+    text = draft.text
+    for year in invented:
+        text = re.sub(rf"({_DAY_MONTH}),?\s+{year}\b", r"\1", text)
+    if numbers(text) - known:
+        return draft
+    return DraftSentence(text, draft.cited)
 
 
 def with_context(claim: str, question: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from rag.citations import CitationChecker
 from rag.generate import Generator, LlamaGenerator
+from rag.judge import LlmJudge
 from rag.models import resolve_embedder, resolve_llm
 from rag.pipeline import Assistant
 from rag.retrieve import Retriever
@@ -36,7 +37,8 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
                     generator: Generator | None = None) -> Assistant:
     retriever = build_retriever(settings, embedder)
     generator = generator or build_generator(settings)
+    judge = LlmJudge(generator) if settings.llm_judge else None
     checker = CitationChecker(retriever.claim_similarity, threshold=settings.support_threshold,
-                              drop_unsupported=settings.drop_unsupported)
+                              drop_unsupported=settings.drop_unsupported, judge=judge)
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
                      settings.refuse_below, settings.max_tokens, settings.temperature)

@@ -25,13 +25,16 @@ class Generator(Protocol):
 class LlamaGenerator:
     """A GGUF chat model via llama-cpp-python, loaded on first use.
 
-    The chat template comes from the GGUF itself. llama-cpp-python keeps the
-    KV state of the previous prompt and reuses its longest common prefix, so a
-    fixed system prompt is evaluated once and then served from cache.
+    The chat template comes from the GGUF itself. A RAM cache of KV states,
+    looked up by longest token prefix, means each fixed system prompt (the
+    answer prompt and the judge prompt alternate) is evaluated once and then
+    restored instead of recomputed.
     """
 
-    def __init__(self, path: Path, threads: int = 2, n_ctx: int = 2048, seed: int = 0) -> None:
+    def __init__(self, path: Path, threads: int = 2, n_ctx: int = 2048, seed: int = 0,
+                 cache_bytes: int = 1 << 30) -> None:
         self.path = path
+        self.cache_bytes = cache_bytes
         self.threads = threads
         self.n_ctx = n_ctx
         self.seed = seed
@@ -44,12 +47,14 @@ class LlamaGenerator:
     @property
     def llm(self) -> Llama:
         if self._llm is None:
-            from llama_cpp import Llama
+            from llama_cpp import Llama, LlamaRAMCache
 
-            self._llm = Llama(
+            llm = Llama(
                 model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                 n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False,
             )
+            llm.set_cache(LlamaRAMCache(capacity_bytes=self.cache_bytes))
+            self._llm = llm
         return self._llm
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200,

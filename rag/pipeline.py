@@ -99,8 +99,7 @@ class Assistant:
             yield Done(Answer(question, REFUSALS[lang], True, timings=Timings(retrieve_s, None, total, None),
                               standalone_question=query if previous else None))
             return
-        messages = build_messages(question, list(retrieval.evidence), self.retriever.snapshot.documents, lang,
-                                  previous)
+        messages = build_messages(question, list(retrieval.evidence), self.retriever.snapshot.documents, lang)
         pieces: list[str] = []
         first_token = None
         for piece in self.generator.stream(messages, self.max_tokens, self.temperature):

@@ -46,6 +46,13 @@ Answer in English."""},
 Question: Who announced the strikes?
 Answer in English."""},
     {"role": "assistant", "content": "The union leader Anna Berg announced the strikes [1]."},
+    {"role": "user", "content": """Sources:
+[1] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden.
+[2] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.
+
+Question: Wann sollen die Häfen bestreikt werden?
+Answer in German."""},
+    {"role": "assistant", "content": "Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden [1]."},
 ]
 
 _DE_HINTS = set("""
@@ -71,10 +78,14 @@ def source_header(doc: Document) -> str:
     return f"({', '.join(parts)}) " if parts else ""
 
 
-def build_messages(question: str, evidence: list[Evidence], documents: dict[str, Document], lang: str,
-                   previous_question: str | None = None) -> list[Message]:
+def build_messages(question: str, evidence: list[Evidence], documents: dict[str, Document],
+                   lang: str) -> list[Message]:
+    """The fixed prefix, then this question's sources and the question.
+
+    A follow-up's context reaches the model through the sources retrieved for
+    it, not as an earlier question: shown one, the small model answered that.
+    """
     lines = [f"[{e.n}] {source_header(documents[e.passage.doc_id])}{e.sentence.text}" for e in evidence]
-    context = f"Earlier question: {previous_question}\n" if previous_question else ""
-    user = ("Sources:\n" + "\n".join(lines) + f"\n\n{context}Question: {question}\n"
+    user = ("Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {question}\n"
             f"Answer in {LANGUAGE_NAMES[lang]}.")
     return [{"role": "system", "content": SYSTEM}, *EXAMPLES, {"role": "user", "content": user}]

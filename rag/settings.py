@@ -39,6 +39,7 @@ class Settings:
     refuse_below: float = 0.30
     support_threshold: float = 0.55
     drop_unsupported: bool = True
+    llm_judge: bool = True
     embed_batch: int = 16
 
     @property
@@ -73,7 +74,7 @@ class Settings:
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch"}
 _FLOATS = {"temperature", "refuse_below", "support_threshold"}
-_BOOLS = {"drop_unsupported"}
+_BOOLS = {"drop_unsupported", "llm_judge"}
 
 
 def _convert(name: str, raw: str) -> object:

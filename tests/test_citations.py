@@ -239,3 +239,16 @@ def test_render() -> None:
     ]
     assert render(sentences) == "They met in Sochi [2]. It was cold [1][3] Made up."
     assert render(sentences, mark_unsupported="[unsupported]").endswith("Made up. [unsupported]")
+
+
+def test_invented_year_is_removed_not_the_sentence() -> None:
+    claim = "The election was held on August 9."
+    [v] = check("The election was held on August 9, 2021 [1].", {(claim, 1): 0.8},
+                question="Was the election on August 9?")
+    assert v.sentence.text == claim
+    assert v.sentence.citations == (1,)
+
+
+def test_invented_year_next_to_an_invented_count_keeps_the_sentence_unsupported() -> None:
+    [v] = check("In 2021, 85 percent voted for him [1].", {("In 2021, 85 percent voted for him.", 1): 0.8})
+    assert not v.sentence.supported

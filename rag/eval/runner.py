@@ -14,7 +14,7 @@ from typing import Any
 
 from rag.errors import InputError, RagError
 from rag.eval import metrics
-from rag.eval.judge import SupportJudge, calibrate, load_pairs
+from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
 from rag.pipeline import Assistant, Turn, standalone_query
 from rag.settings import Settings
 from rag.store import Snapshot
@@ -82,7 +82,7 @@ class Row:
     completeness: float | None = None
     refusal_ok: bool | None = None
     citation_verdicts: list[dict[str, Any]] = field(default_factory=list)
-    sentence_support: list[bool] = field(default_factory=list)
+    sentence_support: list[dict[str, bool]] = field(default_factory=list)
 
 
 def corpus_numbers(documents: dict[str, Document]) -> set[str]:
@@ -92,21 +92,27 @@ def corpus_numbers(documents: dict[str, Document]) -> set[str]:
     return out
 
 
-def judge_answer(row: Row, judge: SupportJudge, snap: Snapshot) -> None:
+def judge_answer(row: Row, judges: dict[str, Judge]) -> None:
+    """Per citation and per sentence, each judge's verdict; the first judge is the headline one."""
     answer = row.answer
     if answer is None or answer.refused:
         return
     by_n = {c.n: c for c in answer.citations}
+    q = row.item.question
     for s in answer.sentences:
         cited = [by_n[n] for n in s.citations if n in by_n]
         for c in cited:
-            ok = judge.supports(s.text, c.passage, row.item.question)
-            row.citation_verdicts.append({"sentence": s.text, "n": c.n, "doc_id": c.doc_id, "supports": ok})
+            verdict: dict[str, Any] = {"sentence": s.text, "n": c.n, "doc_id": c.doc_id}
+            for name, judge in judges.items():
+                verdict[name] = judge.supports(s.text, c.passage, q)
+            verdict["supports"] = verdict[next(iter(judges))]
+            row.citation_verdicts.append(verdict)
         joint = " ".join(c.passage for c in cited)
-        row.sentence_support.append(bool(cited) and judge.supports(s.text, joint, row.item.question))
+        row.sentence_support.append({name: bool(cited) and judge.supports(s.text, joint, q)
+                                     for name, judge in judges.items()})
 
 
-def run_seeds(assistant: Assistant | None, retriever: Any, judge: SupportJudge, items: list[QAItem],
+def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Judge], items: list[QAItem],
               retrieval_only: bool, progress: bool = True) -> list[Row]:
     snap: Snapshot = retriever.snapshot
     numbers_in_corpus = corpus_numbers(snap.documents)
@@ -126,7 +132,7 @@ def run_seeds(assistant: Assistant | None, retriever: Any, judge: SupportJudge, 
                 row.correct = metrics.is_correct(ans.answer, ans.refused, item.facts, numbers_in_corpus,
                                                  item.question, need_all=item.kind != "synthesis")
                 row.completeness = metrics.facts_covered(ans.answer, item.facts) if not ans.refused else 0.0
-            judge_answer(row, judge, snap)
+            judge_answer(row, judges)
         if progress:
             status = "" if row.answer is None else ("refused" if row.answer.refused else "answered")
             print(f"[{i + 1}/{len(items)}] {item.id} {status} {'' if row.correct is None else row.correct}",
@@ -142,9 +148,15 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
         return totals
     ans_rows = [r for r in rows if r.item.answerable]
     synth = [r for r in rows if r.item.kind == "synthesis" and r.completeness is not None]
-    cites = [v["supports"] for r in rows for v in r.citation_verdicts]
-    sents = [ok for r in rows for ok in r.sentence_support]
     answers = [r.answer for r in rows if r.answer is not None]
+    judge_names: list[str] = next((list(r.sentence_support[0]) for r in rows if r.sentence_support), [])
+    for name in judge_names[1:]:
+        c = [v[name] for r in rows for v in r.citation_verdicts]
+        s = [v[name] for r in rows for v in r.sentence_support]
+        totals[f"citation_precision_{name}"] = sum(c) / len(c) if c else 0.0
+        totals[f"citation_recall_{name}"] = sum(s) / len(s) if s else 0.0
+    cites = [v["supports"] for r in rows for v in r.citation_verdicts]
+    sents = [v[judge_names[0]] for r in rows for v in r.sentence_support] if judge_names else []
     totals.update({
         "answer_correctness": sum(bool(r.correct) for r in ans_rows) / (len(ans_rows) or 1),
         "completeness": sum(r.completeness or 0.0 for r in synth) / (len(synth) or 1),
@@ -224,7 +236,8 @@ def render_markdown(report: dict[str, Any]) -> str:
                 lines.append("")
     lines += ["## Metric definitions", ""] + [f"- **{k}**: {v}" for k, v in metrics.DEFINITIONS.items()]
     if "judge" in report:
-        lines += ["", "## Support judge", "", _fmt(report["judge"])]
+        lines += ["", "## Support judges (agreement with hand-labelled pairs)", ""]
+        lines += [f"- **{name}**: {_fmt(v)}" for name, v in report["judge"].items()]
     if "gates" in report:
         lines += ["", "## Gates", "", "| metric | value | gate | ok |", "|---|---|---|---|"]
         for g in report["gates"]:
@@ -238,24 +251,33 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     embedder = build_embedder(settings)
     report: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "datasets": {}}
-    judge = SupportJudge(embedder)
+    judges: dict[str, Judge] = {}
+    generator = None
     if not args.retrieval_only:
-        report["judge"] = calibrate(judge, load_pairs())
+        from rag.factory import build_generator
+        from rag.judge import LlmJudge
+
+        pairs = load_pairs()
+        generator = build_generator(settings)
+        emb_judge = SupportJudge(embedder)
+        llm_judge = LlmSupportJudge(LlmJudge(generator))
+        report["judge"] = {"llm": agreement(llm_judge, pairs), "embedding": calibrate(emb_judge, pairs)}
+        judges = {"llm": llm_judge, "embedding": emb_judge}
     datasets = [d.strip() for d in args.dataset.split(",")]
     for name in datasets:
         if name == "xquad":
             from rag.eval.xquad import run_xquad
 
-            report["datasets"]["xquad"] = run_xquad(settings, embedder, args.limit, args.retrieval_only)
+            report["datasets"]["xquad"] = run_xquad(settings, embedder, args.limit, generator)
             continue
         items = load_qa(None if name == "seeds" else Path(name))
         if args.limit:
             items = items[: args.limit]
         retriever = build_retriever(settings, embedder)
-        assistant = None if args.retrieval_only else build_assistant(settings, embedder=embedder)
+        assistant = None if generator is None else build_assistant(settings, embedder=embedder, generator=generator)
         if assistant is not None:
             retriever = assistant.retriever
-        rows = run_seeds(assistant, retriever, judge, items, args.retrieval_only)
+        rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only)
         report["datasets"][name if name == "seeds" else Path(name).stem] = {
             "totals": summarize_seeds(rows, args.retrieval_only), "rows": [row_json(r) for r in rows]}
     failed: list[dict[str, Any]] = []

@@ -19,6 +19,7 @@ import numpy as np
 from embeddings.embedder import Embedder
 from rag.errors import InputError
 from rag.eval import metrics
+from rag.generate import Generator
 from rag.ingest import Ingestor, tqdm_progress
 from rag.settings import Settings
 from rag.store import Store
@@ -55,7 +56,9 @@ def build_index(settings: Settings, embedder: Embedder, passages: list[dict[str,
     return store
 
 
-def run_xquad(settings: Settings, embedder: Embedder, limit: int | None, retrieval_only: bool) -> dict[str, Any]:
+def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
+              generator: Generator | None) -> dict[str, Any]:
+    """Retrieval over all questions; with a generator, answers on a fixed sample too."""
     from rag.factory import build_assistant
     from rag.retrieve import Retriever
 
@@ -74,11 +77,11 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None, retriev
     totals: dict[str, Any] = {"questions": len(questions), "passages": len(passages)}
     totals.update({name: metrics.retrieval_metrics(r) for name, r in ranks.items()})
     rows: list[dict[str, Any]] = []
-    if not retrieval_only:
+    if generator is not None:
         from rag.eval.runner import XQUAD_SAMPLE, xquad_sample
 
         xsettings = replace(settings, index_dir=store.root)
-        assistant = build_assistant(xsettings, embedder=embedder)
+        assistant = build_assistant(xsettings, embedder=embedder, generator=generator)
         sample = xquad_sample(min(XQUAD_SAMPLE, len(questions)), len(questions))
         for i, idx in enumerate(sample):
             q = questions[idx]
