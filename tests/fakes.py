@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from rag.generate import Message
+from rag.judge import JUDGE_SYSTEM
 from rag.textnorm import tokens
 
 FAKE_EMBEDDER_ID = "fake:hash-64"
@@ -82,11 +83,14 @@ Script = str | Callable[[list[Message]], str]
 class ScriptedGenerator:
     """Implements ``rag.generate.Generator``: streams a scripted answer in small pieces."""
 
-    def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5) -> None:
+    def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5,
+                 judge: Callable[[str, str], bool] | None = None) -> None:
         self.answer = answer
         self._model_id = model_id
         self.piece_chars = piece_chars
         self.calls: list[dict[str, object]] = []
+        self.judge = judge or overlap_judge
+        self.judge_calls: list[tuple[str, str]] = []
 
     @property
     def model_id(self) -> str:
@@ -101,10 +105,23 @@ class ScriptedGenerator:
     def stream(self, messages: Sequence[Message], max_tokens: int = 200,
                temperature: float = 0.0) -> Iterator[str]:
         msgs = [dict(m) for m in messages]
+        if msgs and msgs[0]["content"] == JUDGE_SYSTEM:
+            passage, claim = _JUDGE_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
+            self.judge_calls.append((claim, passage))
+            yield "yes" if self.judge(claim, passage) else "no"
+            return
         self.calls.append({"messages": msgs, "max_tokens": max_tokens, "temperature": temperature})
         text = self.answer(msgs) if callable(self.answer) else self.answer
         for i in range(0, len(text), self.piece_chars):
             yield text[i:i + self.piece_chars]
+
+
+_JUDGE_USER = re.compile(r"^Passage: (.*)\nClaim: (.*)\n", re.S)
+
+
+def overlap_judge(claim: str, passage: str) -> bool:
+    """The fake's yes/no support verdict: the claim shares a content word with the passage."""
+    return bool(set(tokens(claim)) & set(tokens(passage)))
 
 
 _SOURCE_LINE = re.compile(r"^\[(\d+)\] (?:\([^()]*\) )?(.+)$")

@@ -226,3 +226,18 @@ def test_empty_index_refuses_without_generating(ingested: Store, embedder: FakeE
     retrieved, _, ans = run(make_assistant(gen), DE_QUESTION)
     assert retrieved.evidence == () and gen.calls == []
     assert ans.refused and ans.answer == REFUSALS["de"]
+
+
+def test_llm_judge_saying_no_turns_a_copied_source_into_a_refusal(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1), judge=lambda claim, passage: False)
+    ans = make_assistant(gen).ask(EN_QUESTION)
+    assert gen.judge_calls, "the judge was never asked"
+    assert ans.refused and ans.answer == REFUSALS["en"]
+
+
+def test_llm_judge_saying_yes_keeps_the_copied_source(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1), judge=lambda claim, passage: True)
+    ans = make_assistant(gen).ask(EN_QUESTION)
+    assert not ans.refused and [c.n for c in ans.citations] == [1]
+    claim, passage = gen.judge_calls[0]
+    assert passage == ans.citations[0].passage
