@@ -10,6 +10,8 @@ import re
 
 from rag.types import Document, Passage, Sentence
 
+CHUNKER_VERSION = "2"
+
 _ABBREV = {
     "st", "dr", "prof", "nr", "bzw", "ca", "vgl", "mio", "mrd", "hr", "fr", "jan", "feb", "mär", "apr", "jun",
     "jul", "aug", "sep", "sept", "okt", "nov", "dez", "z", "b", "u", "a", "d", "h", "v", "chr", "usw", "etc",

@@ -17,7 +17,7 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from embeddings.index import FaissIndex
-from rag.chunk import chunk_document
+from rag.chunk import CHUNKER_VERSION, chunk_document
 from rag.errors import InputError, RagError
 from rag.parse import iter_files, parse_file
 from rag.store import Manifest, Snapshot, Store, library_versions
@@ -55,6 +55,11 @@ class Ingestor:
         self.chunk_chars = chunk_chars
         self.progress = progress
 
+    def _same_chunks(self, previous: Snapshot | None) -> bool:
+        """Old passages are reusable only if the same chunker with the same size made them."""
+        return (previous is not None and previous.manifest.chunk_chars == self.chunk_chars
+                and previous.manifest.chunker == CHUNKER_VERSION)
+
     def _previous(self, rebuild: bool) -> Snapshot | None:
         if rebuild or not self.store.exists():
             return None
@@ -68,7 +73,7 @@ class Ingestor:
         report = IngestReport()
         previous = self._previous(rebuild=False)
         old = previous.documents if previous else {}
-        same_chunks = previous is not None and previous.manifest.chunk_chars == self.chunk_chars
+        same_chunks = self._same_chunks(previous)
         report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
         for doc in docs:
             if doc.doc_id not in old:
@@ -103,7 +108,7 @@ class Ingestor:
             parsed[doc.doc_id] = doc
 
         old_docs = previous.documents if previous else {}
-        same_chunks = previous is not None and previous.manifest.chunk_chars == self.chunk_chars
+        same_chunks = self._same_chunks(previous)
         roots = [p.resolve() for p in paths]
         failed_paths = {str(Path(p).resolve()) for p, _ in report.failed}
         keep: dict[str, Document] = {}
@@ -176,7 +181,8 @@ class Ingestor:
             index.add(np.arange(len(passages), dtype=np.int64), np.stack([v for v in p_vecs if v is not None]))
         sent_matrix = np.stack([v for v in s_vecs if v is not None]) if s_vecs else np.zeros((0, dim), np.float32)
         manifest = Manifest(
-            embedder=self.embedder.model_id, dimension=dim, chunk_chars=self.chunk_chars, documents=len(docs),
+            embedder=self.embedder.model_id, dimension=dim, chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION,
+            documents=len(docs),
             passages=len(passages), sentences=len(flat_sents), created=time.time(), versions=library_versions(),
         )
         return Snapshot(manifest, dict(docs), passages, sentence_ids, index, sent_matrix)

@@ -46,6 +46,7 @@ class Manifest:
     created: float
     versions: dict[str, str]
     format: int = FORMAT_VERSION
+    chunker: str = ""
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)

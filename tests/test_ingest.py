@@ -210,3 +210,12 @@ def test_ingest_documents_makes_the_index_hold_exactly_those(store: Store, embed
     snap = store.load()
     assert sorted(snap.documents) == SEED_IDS[:2]
     assert_vectors_match_texts(snap, embedder)
+
+
+def test_index_from_another_chunker_version_is_rechunked(ingestor: Ingestor, store: Store, seeds_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    ingestor.ingest([seeds_dir])
+    monkeypatch.setattr("rag.ingest.CHUNKER_VERSION", "older")
+    report = ingestor.ingest([seeds_dir])
+    assert report.passages_embedded == store.load().manifest.passages > 0
+    assert store.load().manifest.chunker == "older"
