@@ -1,0 +1,113 @@
+"""The evaluation metrics can fail: shuffled citations lower precision, invented numbers fail correctness."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fakes import overlap_judge
+
+from rag.eval import gates, metrics
+from rag.eval.judge import LlmSupportJudge, Pair, agreement
+from rag.eval.runner import QAItem, Row, gold_passages, judge_answer, load_qa, summarize_seeds
+from rag.store import Snapshot
+from rag.types import Answer, AnswerSentence, Citation
+
+VOTE = "Der Staatschef ließ sich mit 80,1 Prozent der Stimmen für eine sechste Amtszeit bestätigen."
+SOCHI = "Zuletzt hatten sich die beiden Politiker Mitte September in der russischen Stadt Sotschi getroffen."
+
+
+def citation(n: int, passage: str) -> Citation:
+    return Citation(n, "001_x", "t", "2020-09", "dpa-AFX", passage, passage)
+
+
+def answer_with(cites: dict[int, str], sentences: list[tuple[str, int]]) -> Answer:
+    return Answer("q", " ".join(t for t, _ in sentences), False,
+                  tuple(citation(n, p) for n, p in cites.items()),
+                  sentences=tuple(AnswerSentence(t, (n,), True) for t, n in sentences))
+
+
+def precision_recall(answer: Answer) -> tuple[float, float]:
+    row = Row(QAItem("x", "q"), answer=answer)
+    judge_answer(row, {"fake": LlmSupportJudge(overlap_judge)})
+    totals = summarize_seeds([row], retrieval_only=False)
+    return totals["citation_precision"], totals["citation_recall"]
+
+
+def test_shuffled_citation_numbers_drop_precision_and_recall() -> None:
+    sentences = [("He got 80.1 percent of the Stimmen.", 1), ("They met in Sotschi.", 2)]
+    right = answer_with({1: VOTE, 2: SOCHI}, sentences)
+    shuffled = answer_with({1: SOCHI, 2: VOTE}, sentences)
+    assert precision_recall(right) == (1.0, 1.0)
+    p, r = precision_recall(shuffled)
+    assert p < 0.5 and r < 0.5
+
+
+def test_invented_number_fails_correctness() -> None:
+    facts = [("80.1", "80,1")]
+    corpus = {"80.1", "26"}
+    assert metrics.is_correct("He got 80.1 percent [1].", False, facts, corpus)
+    assert not metrics.is_correct("He got 80.1 percent, 85 in Minsk [1].", False, facts, corpus)
+    assert not metrics.is_correct("He got 85 percent [1].", False, facts, corpus)
+    assert not metrics.is_correct("The articles don't say.", True, facts, corpus)
+
+
+def test_numbers_are_normalised_and_markers_are_not_numbers() -> None:
+    assert metrics.fact_present("Er erhielt 80,1 Prozent.", ["80.1"])
+    assert metrics.fact_present("200,000 people", ["200.000"])
+    assert metrics.invented_numbers("It was 80.1 percent [3][4].", {"80.1"}) == set()
+
+
+def test_synthesis_needs_one_fact_for_correctness_and_reports_completeness() -> None:
+    facts = [("military", "militär"), ("loan", "Kredit"), ("security forces",)]
+    text = "He promised military help [1] and a loan [2]."
+    assert metrics.is_correct(text, False, facts, set(), need_all=False)
+    assert not metrics.is_correct(text, False, facts, set(), need_all=True)
+    assert abs(metrics.facts_covered(text, facts) - 2 / 3) < 1e-9
+
+
+def test_retrieval_metrics() -> None:
+    m = metrics.retrieval_metrics([1, 3, None, 7])
+    assert m["recall@1"] == 0.25 and m["recall@5"] == 0.5 and m["recall@10"] == 0.75
+    assert abs(m["mrr"] - (1 + 1 / 3 + 1 / 7) / 4) < 1e-9
+
+
+def test_token_f1() -> None:
+    assert abs(metrics.token_f1("in Sochi on Monday", "Sochi") - 0.4) < 1e-9  # P 1/4, R 1
+    assert metrics.token_f1("Minsk", "Sochi") == 0.0
+
+
+def test_judge_agreement_counts_both_kinds_of_error() -> None:
+    pairs = [Pair("80.1 percent Stimmen", VOTE, True), Pair("85 percent Stimmen", VOTE, False),
+             Pair("Sotschi", SOCHI, False)]
+    a = agreement(LlmSupportJudge(overlap_judge), pairs)
+    assert a["agreement"] == 2 / 3 and a["recall"] == 1.0 and a["precision"] == 0.5
+
+
+def test_seeds_qa_set_is_complete_and_its_quotes_are_real(snapshot: Snapshot) -> None:
+    items = load_qa()
+    kinds = {k: sum(i.kind == k for i in items) for k in {i.kind for i in items}}
+    assert len(items) >= 40
+    assert kinds.keys() >= {"fact", "synthesis", "german", "followup", "unanswerable", "dated"}
+    assert any("80.1" in f for i in items for f in i.facts)
+    for item in items:
+        if item.answerable:
+            assert item.facts and item.support, item.id
+            assert gold_passages(item, snapshot), f"{item.id}: no passage holds its support quotes"
+        else:
+            assert not item.facts
+
+
+def test_gates_file_and_check(tmp_path: Path) -> None:
+    for g in gates.load():
+        assert {"dataset", "metric", "gate", "set", "figure"} <= set(g)
+        assert g["figure"] >= g["gate"]
+    report = {"datasets": {"seeds": {"totals": {"answer_correctness": 0.5, "recall@5": 1.0}}}}
+    results = gates.check(report, [
+        {"dataset": "seeds", "metric": "answer_correctness", "gate": 0.8},
+        {"dataset": "seeds", "metric": "recall@5", "gate": 0.95},
+        {"dataset": "seeds", "metric": "missing", "gate": 0.1},
+        {"dataset": "xquad", "metric": "fused.recall@5", "gate": 0.95},
+    ])
+    assert [r["ok"] for r in results] == [False, True, False]
+    assert json.dumps(results)
