@@ -39,6 +39,7 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
     generator = generator or build_generator(settings)
     judge = LlmJudge(generator) if settings.llm_judge else None
     checker = CitationChecker(retriever.claim_similarity, threshold=settings.support_threshold,
-                              drop_unsupported=settings.drop_unsupported, judge=judge)
+                              drop_unsupported=settings.drop_unsupported, judge=judge,
+                              strong_threshold=settings.strong_support)
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
                      settings.refuse_below, settings.max_tokens, settings.temperature)

@@ -38,6 +38,7 @@ class Settings:
     chunk_chars: int = 500
     refuse_below: float = 0.30
     support_threshold: float = 0.55
+    strong_support: float = 0.67
     drop_unsupported: bool = True
     llm_judge: bool = True
     embed_batch: int = 16
@@ -73,7 +74,7 @@ class Settings:
 
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch"}
-_FLOATS = {"temperature", "refuse_below", "support_threshold"}
+_FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support"}
 _BOOLS = {"drop_unsupported", "llm_judge"}
 
 

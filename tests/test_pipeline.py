@@ -230,14 +230,20 @@ def test_empty_index_refuses_without_generating(ingested: Store, embedder: FakeE
 
 def test_llm_judge_saying_no_turns_a_copied_source_into_a_refusal(make_assistant: MakeAssistant) -> None:
     gen = ScriptedGenerator(echo_sources(1), judge=lambda claim, passage: False)
-    ans = make_assistant(gen).ask(EN_QUESTION)
+    ans = make_assistant(gen, strong_support=1.01).ask(EN_QUESTION)
     assert gen.judge_calls, "the judge was never asked"
     assert ans.refused and ans.answer == REFUSALS["en"]
 
 
 def test_llm_judge_saying_yes_keeps_the_copied_source(make_assistant: MakeAssistant) -> None:
     gen = ScriptedGenerator(echo_sources(1), judge=lambda claim, passage: True)
-    ans = make_assistant(gen).ask(EN_QUESTION)
+    ans = make_assistant(gen, strong_support=1.01).ask(EN_QUESTION)
     assert not ans.refused and [c.n for c in ans.citations] == [1]
     claim, passage = gen.judge_calls[0]
     assert passage == ans.citations[0].passage
+
+
+def test_strong_similarity_overrides_a_judge_false_negative(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1), judge=lambda claim, passage: False)
+    ans = make_assistant(gen, strong_support=0.5).ask(EN_QUESTION)
+    assert not ans.refused and [c.n for c in ans.citations] == [1]
