@@ -174,7 +174,7 @@ class CitationChecker:
         close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= floor]
         if self.judge:
             claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
-            close = [n for n in close if scores[n] >= self.strong_threshold or self.judge(claim, by_n[n].passage.text)]
+            close = [n for n in close if scores[n] >= self.strong_threshold or self.judge(claim, judged_text(by_n[n]))]
         carried = {n: carries(n) for n in close}
         supported = [n for n in close if carried[n] or not needed]
         if needed - set().union(*carried.values()):
@@ -183,7 +183,7 @@ class CitationChecker:
             ranked = sorted(by_n, key=lambda n: -scores[n])[: 2 if self.judge else 1]
             for best in ranked:
                 if n_ok := (carries(best) == needed and scores[best] >= self.fallback_threshold):
-                    n_ok = self.judge(draft.text, by_n[best].passage.text) if self.judge else n_ok
+                    n_ok = self.judge(draft.text, judged_text(by_n[best])) if self.judge else n_ok
                 if n_ok:
                     supported = [best]
                     break
@@ -221,6 +221,18 @@ def drop_invented_years(draft: DraftSentence, evidence: Sequence[Evidence], ques
     if numbers(text) - known:
         return draft
     return DraftSentence(text, draft.cited)
+
+
+def judged_text(e: Evidence) -> str:
+    """What the judge reads for a citation: the quoted sentence, after the one before it.
+
+    The citation's quote is what the reader checks, so it, not the whole
+    passage, must carry the claim; the sentence before resolves its pronouns.
+    """
+    sents = e.passage.sentences
+    i = next((k for k, s in enumerate(sents) if s.start == e.sentence.start), 0)
+    before = sents[i - 1].text + " " if i > 0 else ""
+    return before + e.sentence.text
 
 
 def with_context(claim: str, question: str) -> str:
