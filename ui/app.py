@@ -1,10 +1,170 @@
-"""Gradio chat app: not built yet (see the UI issue)."""
+"""The Gradio chat app: streamed answers whose [n] open the original article.
+
+Layout and wiring only; behaviour lives in ``ui.service`` and ``ui.render``.
+Gradio is imported here and nowhere in the core.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 from rag.errors import RagError
+from rag.pipeline import Done, Retrieved, Token, Turn
+from rag.prompt import detect_language
 from rag.settings import Settings
+from ui import render
+from ui.service import ChatService, real_service
+
+EXAMPLES = [
+    "What did Putin promise Lukashenko?",
+    "What share of the vote did Lukashenko get?",
+    "Wie viel Prozent der Stimmen erhielt Lukaschenko?",
+    "Where did Putin and Lukashenko meet?",
+]
 
 
-def launch(settings: Settings, host: str, port: int) -> None:
-    raise RagError("the chat UI is not built yet; use `rag ask`")
+def build_app(service: ChatService) -> Any:
+    import gradio as gr
+
+    def respond(question: str, chat: list[dict[str, Any]], turns: list[Turn], cards: list[str],
+                top_k: float, temperature: float) -> Iterator[tuple[Any, ...]]:
+        question = (question or "").strip()
+        chat = list(chat or [])
+        if not question:
+            gr.Warning("Please type a question.")
+            yield "", chat, turns, cards, render.panel_html(cards), gr.update()
+            return
+        chat.append({"role": "user", "content": question})
+        turn = sum(1 for m in chat if m["role"] == "user")
+        reply: dict[str, Any] = {"role": "assistant", "content": "…"}
+        chat.append(reply)
+        sources = ""
+        streamed = ""
+        try:
+            for event in service.stream(question, turns, int(top_k), float(temperature)):
+                if isinstance(event, Retrieved):
+                    docs = service.assistant().retriever.snapshot.documents
+                    sources = render.sources_html(event.evidence, docs)
+                    if turns:
+                        chat.insert(len(chat) - 1, {"role": "assistant", "content": event.query,
+                                                    "metadata": {"title": "🔎 Searched as a standalone question"}})
+                    yield "", chat, turns, cards, render.panel_html(cards, sources), gr.update()
+                elif isinstance(event, Token):
+                    streamed += event.text
+                    reply["content"] = streamed
+                    yield "", chat, turns, cards, render.panel_html(cards, sources), gr.update()
+                elif isinstance(event, Done):
+                    answer = event.answer
+                    docs = service.assistant().retriever.snapshot.documents
+                    reply["content"] = render.answer_markdown(answer, turn)
+                    if answer.refused:
+                        reply["metadata"] = {"title": "No answer in the articles", "status": "done"}
+                    new_cards = [render.citation_card(c, docs.get(c.doc_id), turn) for c in answer.citations]
+                    cards = cards + new_cards
+                    turns = [*turns, Turn(question, answer.answer)]
+                    lang = detect_language(question)
+                    choices = [(f"[{c.n}] {c.doc_id} (answer {turn})", f"{lang}|{c.passage}") for c in answer.citations]
+                    yield "", chat, turns, cards, render.panel_html(cards), gr.update(choices=choices)
+        except RagError as exc:
+            reply["content"] = f"⚠️ {exc}"
+            yield "", chat, turns, cards, render.panel_html(cards), gr.update()
+
+    def translate(choice: str) -> str:
+        if not choice:
+            return "Choose a citation first."
+        lang, text = choice.split("|", 1)
+        try:
+            out = service.translate(text, lang)
+        except RagError as exc:
+            return f"⚠️ {exc}"
+        return f"**Machine translation (local model, may contain errors):**\n\n{out}"
+
+    def corpus_rows() -> list[list[Any]]:
+        try:
+            return [[d.doc_id, d.title, d.date, d.source, d.passages] for d in service.documents()]
+        except RagError as exc:
+            gr.Warning(str(exc))
+            return []
+
+    def add(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[str, Any, Any]:  # noqa: B008
+        if not files:
+            return "Choose .txt, .md or .html files first.", corpus_rows(), gr.update()
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files]
+        try:
+            report = service.add_files(paths, lambda done, total: progress((done, total), desc="embedding"))
+        except RagError as exc:
+            return f"⚠️ {exc}", corpus_rows(), gr.update()
+        lines = [report.summary()] + [f"⚠️ skipped {Path(p).name}: {why}" for p, why in report.failed]
+        rows = corpus_rows()
+        return "\n\n".join(lines), rows, gr.update(choices=[r[0] for r in rows])
+
+    def delete(doc_id: str) -> tuple[str, Any, Any]:
+        try:
+            report = service.delete(doc_id)
+        except RagError as exc:
+            return f"⚠️ {exc}", corpus_rows(), gr.update()
+        rows = corpus_rows()
+        return report.summary(), rows, gr.update(choices=[r[0] for r in rows], value=None)
+
+    def ask(question: str) -> dict[str, object]:
+        """The same JSON object as `rag ask --json`."""
+        try:
+            return service.ask_json(question)
+        except RagError as exc:
+            return {"question": question, "error": str(exc)}
+
+    with gr.Blocks(title="News archive Q&A") as demo:
+        gr.Markdown("## Ask your news archive\nAnswers cite the original articles; click a [n] to check it.")
+        turns = gr.State([])
+        cards = gr.State([])
+        with gr.Tab("Chat"), gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(height=520, label="Chat", elem_id="chat")
+                question = gr.Textbox(placeholder="Ask in English or German …", show_label=False,
+                                      elem_id="question")
+                with gr.Row():
+                    send = gr.Button("Ask", variant="primary", elem_id="ask")
+                    clear = gr.Button("New conversation")
+                gr.Examples(EXAMPLES, inputs=question)
+            with gr.Column(scale=2):
+                panel = gr.HTML(render.panel_html([]), elem_id="source-panel")
+                cite_choice = gr.Dropdown(label="Translate a cited passage", choices=[], elem_id="translate-choice")
+                translate_btn = gr.Button("Translate (machine translation)")
+                translation = gr.Markdown()
+        with gr.Tab("Corpus"):
+            table = gr.Dataframe(headers=["id", "headline", "date", "agency", "passages"], value=corpus_rows,
+                                 interactive=False)
+            files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], label="Add articles")
+            add_btn = gr.Button("Index files")
+            status = gr.Markdown()
+            to_delete = gr.Dropdown(label="Delete an article", choices=[r[0] for r in corpus_rows()])
+            delete_btn = gr.Button("Delete", variant="stop")
+        with gr.Tab("Settings"):
+            top_k = gr.Slider(1, 20, value=service.settings.top_k, step=1, label="Passages retrieved (top-k)")
+            temperature = gr.Slider(0.0, 1.0, value=service.settings.temperature, step=0.05, label="Temperature")
+            gr.Markdown("\n".join(f"- **{k}**: `{v}`" for k, v in service.models().items()))
+
+        outputs = [question, chat, turns, cards, panel, cite_choice]
+        inputs = [question, chat, turns, cards, top_k, temperature]
+        send.click(respond, inputs, outputs, api_visibility="private")
+        question.submit(respond, inputs, outputs, api_visibility="private")
+        clear.click(lambda: ([], [], [], render.panel_html([])), None, [chat, turns, cards, panel], api_visibility="private")
+        translate_btn.click(translate, cite_choice, translation, api_visibility="private")
+        add_btn.click(add, files, [status, table, to_delete], api_visibility="private")
+        delete_btn.click(delete, to_delete, [status, table, to_delete], api_visibility="private")
+        gr.api(ask, api_name="ask")
+    return demo
+
+
+def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, service: ChatService | None = None,
+           block: bool = True) -> Any:
+    """Start the app; models load once (warmed up before the first visitor) and stay loaded."""
+    service = service or real_service(settings)
+    service.assistant()
+    demo = build_app(service)
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, head=render.CLICK_SCRIPT,
+                css=render.CSS, show_error=True, quiet=not block)
+    return demo
