@@ -61,9 +61,16 @@ def standalone_query(question: str, history: Sequence[Turn]) -> str:
 
 
 class Assistant:
+    """Answers one question at a time from one index snapshot.
+
+    The prompt asks for one to three sentences; the small model often goes on,
+    drifting to sources that are near the topic but do not answer it. So at most
+    ``max_sentences`` checked sentences are kept: the instruction, enforced.
+    """
+
     def __init__(self, retriever: Retriever, generator: Generator, checker: CitationChecker,
                  top_k: int = 6, evidence_sentences: int = 6, refuse_below: float = 0.30,
-                 max_tokens: int = 200, temperature: float = 0.0) -> None:
+                 max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3) -> None:
         self.retriever = retriever
         self.generator = generator
         self.checker = checker
@@ -72,6 +79,7 @@ class Assistant:
         self.refuse_below = refuse_below
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.max_sentences = max_sentences
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         final = None
@@ -125,6 +133,7 @@ class Assistant:
             return refusal
         verdicts = self.checker.check(split_answer(raw), retrieval.evidence, question)
         kept: list[Verdict] = [v for v in verdicts if v.sentence.supported or not self.checker.drop_unsupported]
+        kept = kept[: self.max_sentences]
         if not any(v.sentence.supported for v in kept):
             return refusal
         citations = build_citations(kept, retrieval.evidence, self.retriever.snapshot.documents)

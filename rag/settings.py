@@ -34,6 +34,7 @@ class Settings:
     evidence_sentences: int = 6
     temperature: float = 0.0
     max_tokens: int = 200
+    max_sentences: int = 3
     n_ctx: int = 2048
     chunk_chars: int = 500
     refuse_below: float = 0.30
@@ -73,7 +74,8 @@ class Settings:
 
 
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
-_INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch"}
+_INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
+         "max_sentences"}
 _FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support"}
 _BOOLS = {"drop_unsupported", "llm_judge"}
 

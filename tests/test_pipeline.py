@@ -249,3 +249,10 @@ def test_strong_similarity_overrides_a_judge_false_negative(make_assistant: Make
     gen = ScriptedGenerator(echo_sources(1), judge=lambda claim, passage: False)
     ans = make_assistant(gen, strong_support=0.5).ask(EN_QUESTION)
     assert not ans.refused and [c.n for c in ans.citations] == [1]
+
+
+def test_answer_keeps_at_most_max_sentences(make_assistant: MakeAssistant) -> None:
+    ans = make_assistant(ScriptedGenerator(echo_sources(1, 2, 3, 4)), max_sentences=2).ask(EN_QUESTION)
+    assert len(ans.sentences) == 2 and [c.n for c in ans.citations] == [1, 2]
+    ans = make_assistant(ScriptedGenerator(echo_sources(1, 2, 3, 4)), max_sentences=4).ask(EN_QUESTION)
+    assert len(ans.sentences) == 4

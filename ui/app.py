@@ -45,7 +45,7 @@ def build_app(service: ChatService) -> Any:
         try:
             for event in service.stream(question, turns, int(top_k), float(temperature)):
                 if isinstance(event, Retrieved):
-                    docs = service.assistant().retriever.snapshot.documents
+                    docs = service.documents_by_id()
                     sources = render.sources_html(event.evidence, docs)
                     if turns:
                         chat.insert(len(chat) - 1, {"role": "assistant", "content": event.query,
@@ -57,7 +57,7 @@ def build_app(service: ChatService) -> Any:
                     yield "", chat, turns, cards, render.panel_html(cards, sources), gr.update()
                 elif isinstance(event, Done):
                     answer = event.answer
-                    docs = service.assistant().retriever.snapshot.documents
+                    docs = service.documents_by_id()
                     reply["content"] = render.answer_markdown(answer, turn)
                     if answer.refused:
                         reply["metadata"] = {"title": "No answer in the articles", "status": "done"}
@@ -148,13 +148,15 @@ def build_app(service: ChatService) -> Any:
 
         outputs = [question, chat, turns, cards, panel, cite_choice]
         inputs = [question, chat, turns, cards, top_k, temperature]
-        send.click(respond, inputs, outputs, api_visibility="private")
-        question.submit(respond, inputs, outputs, api_visibility="private")
-        clear.click(lambda: ([], [], [], render.panel_html([])), None, [chat, turns, cards, panel], api_visibility="private")
-        translate_btn.click(translate, cite_choice, translation, api_visibility="private")
-        add_btn.click(add, files, [status, table, to_delete], api_visibility="private")
-        delete_btn.click(delete, to_delete, [status, table, to_delete], api_visibility="private")
-        gr.api(ask, api_name="ask")
+        model: dict[str, Any] = {"concurrency_id": "model", "concurrency_limit": 1}
+        send.click(respond, inputs, outputs, api_visibility="private", **model)
+        question.submit(respond, inputs, outputs, api_visibility="private", **model)
+        clear.click(lambda: ([], [], [], render.panel_html([])), None, [chat, turns, cards, panel],
+                    api_visibility="private")
+        translate_btn.click(translate, cite_choice, translation, api_visibility="private", **model)
+        add_btn.click(add, files, [status, table, to_delete], api_visibility="private", **model)
+        delete_btn.click(delete, to_delete, [status, table, to_delete], api_visibility="private", **model)
+        gr.api(ask, api_name="ask", **model)
     return demo
 
 

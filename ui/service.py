@@ -21,6 +21,7 @@ from rag.prompt import LANGUAGE_NAMES
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Store
+from rag.types import Document
 
 Progress = Callable[[int, int], None]
 
@@ -35,7 +36,11 @@ class DocRow:
 
 
 class ChatService:
-    """Holds the models and the index for the app's lifetime; one request at a time."""
+    """Holds the models and the index for the app's lifetime; one request at a time.
+
+    The lock is a plain ``Lock``, not an ``RLock``: a streaming answer holds it
+    across yields, and Gradio may resume the generator on another thread.
+    """
 
     def __init__(self, settings: Settings, embedder: Embedder, generator: Generator,
                  build: Callable[[Settings, Embedder, Generator], Assistant]) -> None:
@@ -44,7 +49,7 @@ class ChatService:
         self.generator = generator
         self._build = build
         self._assistant: Assistant | None = None
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
 
     @property
     def store(self) -> Store:
@@ -55,11 +60,20 @@ class ChatService:
         """Where uploaded articles are kept, so the index can always re-read them."""
         return self.settings.home / "library"
 
+    def _get(self) -> Assistant:
+        if self._assistant is None:
+            self._assistant = self._build(self.settings, self.embedder, self.generator)
+        return self._assistant
+
     def assistant(self) -> Assistant:
         with self.lock:
-            if self._assistant is None:
-                self._assistant = self._build(self.settings, self.embedder, self.generator)
-            return self._assistant
+            return self._get()
+
+    def documents_by_id(self) -> dict[str, Document]:
+        """The indexed articles (read-only; safe while an answer streams)."""
+        if self._assistant is not None:
+            return self._assistant.retriever.snapshot.documents
+        return self.store.load().documents
 
     def _reload(self) -> None:
         if self._assistant is not None:
@@ -68,14 +82,14 @@ class ChatService:
     def stream(self, question: str, history: Sequence[Turn] = (), top_k: int | None = None,
                temperature: float | None = None) -> Iterator[Event]:
         with self.lock:
-            a = self.assistant()
+            a = self._get()
             a.top_k = top_k or self.settings.top_k
             a.temperature = self.settings.temperature if temperature is None else temperature
             yield from a.stream(question, history)
 
     def ask_json(self, question: str) -> dict[str, object]:
         with self.lock:
-            return self.assistant().ask(question).to_json()
+            return self._get().ask(question).to_json()
 
     def models(self) -> dict[str, str]:
         return {"chat model": self.generator.model_id, "embedder": self.embedder.model_id,
