@@ -81,6 +81,17 @@ class Assistant:
         self.temperature = temperature
         self.max_sentences = max_sentences
 
+    def warm_up(self) -> None:
+        """Load both models and put the fixed prompt prefix into the KV cache.
+
+        The first visitor's first token then costs only the question and its
+        sources, not model loading and the system prompt.
+        """
+        self.retriever.embedder.embed_queries(["warm up"])
+        messages = build_messages("warm up", [], self.retriever.snapshot.documents, "en")
+        for _ in self.generator.stream(messages, max_tokens=1, temperature=0.0):
+            pass
+
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         final = None
         for event in self.stream(question, history):

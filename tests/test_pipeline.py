@@ -256,3 +256,12 @@ def test_answer_keeps_at_most_max_sentences(make_assistant: MakeAssistant) -> No
     assert len(ans.sentences) == 2 and [c.n for c in ans.citations] == [1, 2]
     ans = make_assistant(ScriptedGenerator(echo_sources(1, 2, 3, 4)), max_sentences=4).ask(EN_QUESTION)
     assert len(ans.sentences) == 4
+
+
+def test_warm_up_loads_both_models_with_the_fixed_prefix(make_assistant: MakeAssistant, embedder: FakeEmbedder) -> None:
+    gen = ScriptedGenerator("x")
+    assistant = make_assistant(gen)
+    before = len(embedder.queries)
+    assistant.warm_up()
+    assert len(embedder.queries) == before + 1
+    assert gen.messages[0]["content"] == SYSTEM and gen.calls[-1]["max_tokens"] == 1

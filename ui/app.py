@@ -164,7 +164,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, servic
            block: bool = True) -> Any:
     """Start the app; models load once (warmed up before the first visitor) and stay loaded."""
     service = service or real_service(settings)
-    service.assistant()
+    service.assistant().warm_up()
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, head=render.CLICK_SCRIPT,
