@@ -109,3 +109,14 @@ def test_api_ask_and_three_concurrent_questions(service: ChatService) -> None:
         assert all(r["question"].startswith(f"Question {i}") for i, r in results.items())
     finally:
         demo.close()
+
+
+def test_missing_model_is_a_message_not_a_crash(ingested: Store, settings: Settings) -> None:
+    from rag.errors import ModelMissingError
+
+    service = ChatService(settings, None, None, lambda st, e, g: build_assistant(st, embedder=e, generator=g),
+                          error="LLM not found at /x: run `rag models fetch`")
+    with pytest.raises(ModelMissingError, match="rag models fetch"):
+        list(service.stream("What did Putin promise Lukashenko?"))
+    assert service.models()["error"].endswith("`rag models fetch`")
+    assert sorted(d.doc_id for d in service.documents()) == SEED_IDS

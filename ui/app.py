@@ -6,6 +6,7 @@ Gradio is imported here and nowhere in the core.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,8 @@ def build_app(service: ChatService) -> Any:
         gr.Markdown("## Ask your news archive\nAnswers cite the original articles; click a [n] to check it.")
         turns = gr.State([])
         cards = gr.State([])
+        if service.error:
+            gr.Markdown(f"⚠️ **{service.error}**")
         with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(height=520, label="Chat", elem_id="chat")
@@ -164,7 +167,13 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, servic
            block: bool = True) -> Any:
     """Start the app; models load once (warmed up before the first visitor) and stay loaded."""
     service = service or real_service(settings)
-    service.assistant().warm_up()
+    if service.error:
+        print(f"warning: {service.error}", file=sys.stderr)
+    else:
+        try:
+            service.assistant().warm_up()
+        except RagError as exc:
+            print(f"warning: {exc}", file=sys.stderr)
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, head=render.CLICK_SCRIPT,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from embeddings.embedder import Embedder
-from rag.errors import InputError
+from rag.errors import InputError, ModelMissingError, RagError
 from rag.generate import Generator
 from rag.ingest import Ingestor, IngestReport
 from rag.pipeline import Assistant, Event, Turn
@@ -42,14 +42,31 @@ class ChatService:
     across yields, and Gradio may resume the generator on another thread.
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder, generator: Generator,
-                 build: Callable[[Settings, Embedder, Generator], Assistant]) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder | None, generator: Generator | None,
+                 build: Callable[[Settings, Embedder, Generator], Assistant], error: str | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder
-        self.generator = generator
+        self._embedder = embedder
+        self._generator = generator
+        self.error = error
         self._build = build
         self._assistant: Assistant | None = None
         self.lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            raise ModelMissingError(self.error or "no embedding model")
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            raise ModelMissingError(self.error or "no chat model")
+        return self._generator
+
+    @generator.setter
+    def generator(self, value: Generator) -> None:
+        self._generator = value
 
     @property
     def store(self) -> Store:
@@ -92,6 +109,8 @@ class ChatService:
             return self._get().ask(question).to_json()
 
     def models(self) -> dict[str, str]:
+        if self.error:
+            return {"error": self.error, "index": str(self.settings.index_path)}
         return {"chat model": self.generator.model_id, "embedder": self.embedder.model_id,
                 "index": str(self.settings.index_path), "threads": str(self.settings.threads)}
 
@@ -142,10 +161,17 @@ class ChatService:
 
 
 def real_service(settings: Settings) -> ChatService:
-    """The app's service on the configured models; they load on first use."""
+    """The app's service on the configured models; they load on first use.
+
+    A missing model does not stop the app: every answer then says what is
+    missing and how to fetch it, and the corpus tab still works.
+    """
     from rag.factory import build_assistant, build_embedder, build_generator
 
     def build(s: Settings, e: Embedder, g: Generator) -> Assistant:
         return build_assistant(s, embedder=e, generator=g)
 
-    return ChatService(settings, build_embedder(settings), build_generator(settings), build)
+    try:
+        return ChatService(settings, build_embedder(settings), build_generator(settings), build)
+    except RagError as exc:
+        return ChatService(settings, None, None, build, error=str(exc))
