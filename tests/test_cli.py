@@ -185,9 +185,13 @@ def test_bad_env_value_is_one_line(home: Path, monkeypatch: pytest.MonkeyPatch,
     assert "top_k" in one_error_line(capsys.readouterr().err)
 
 
-def test_ui_is_not_built_yet(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ui"]) == 2
-    one_error_line(capsys.readouterr().err)
+def test_ui_launches_the_app_with_host_and_port(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ui.app
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(ui.app, "launch", lambda settings, host, port: seen.update(host=host, port=port))
+    assert main(["ui", "--host", "0.0.0.0", "--port", "7999"]) == 0
+    assert seen == {"host": "0.0.0.0", "port": 7999}
 
 
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
