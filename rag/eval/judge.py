@@ -13,7 +13,6 @@ figures are reported beside it as an independent check.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -24,9 +23,8 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from rag.chunk import split_sentences
+from rag.citations import with_context
 from rag.textnorm import numbers
-
-_PRONOUN = re.compile(r"^(he|she|it|they|his|her|their|this|er|sie|es|dies|dabei)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,7 @@ class LlmSupportJudge:
     def supports(self, claim: str, passage: str, question: str = "") -> bool:
         if not numbers(claim) - numbers(question) <= numbers(passage):
             return False
-        text = f"{question} {claim}" if question and _PRONOUN.match(claim.strip()) else claim
+        text = with_context(claim, question) if question else claim
         return self.ask(text, passage)
 
 
@@ -83,7 +81,7 @@ class SupportJudge:
         return self._doc_cache[passage]
 
     def similarity(self, claim: str, passage: str, question: str = "") -> float:
-        text = f"{question} {claim}" if question and _PRONOUN.match(claim.strip()) else claim
+        text = with_context(claim, question) if question else claim
         qv = self.embedder.embed_queries([text])[0]
         return float((self._sentence_vectors(passage) @ qv).max())
 
