@@ -67,7 +67,7 @@ def build_app(service: ChatService) -> Any:
                     turns = [*turns, Turn(question, answer.answer)]
                     lang = detect_language(question)
                     choices = [(f"[{c.n}] {c.doc_id} (answer {turn})", f"{lang}|{c.passage}") for c in answer.citations]
-                    yield "", chat, turns, cards, render.panel_html(cards), gr.update(choices=choices)
+                    yield "", chat, turns, cards, render.panel_html(cards, sources), gr.update(choices=choices)
         except RagError as exc:
             reply["content"] = f"⚠️ {exc}"
             yield "", chat, turns, cards, render.panel_html(cards), gr.update()
