@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from pathlib import Path
 
 import pytest
+from browser import free_port
 from conftest import SEED_IDS
 from fakes import FakeEmbedder, ScriptedGenerator, echo_sources
 
@@ -75,19 +75,13 @@ def test_service_translation_uses_the_local_model(service: ChatService) -> None:
     assert "English" in gen.messages[0]["content"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_api_ask_and_three_concurrent_questions(service: ChatService) -> None:
     pytest.importorskip("gradio")
     from gradio_client import Client
 
     from ui.app import launch
 
-    port = _free_port()
+    port = free_port()
     demo = launch(service.settings, port=port, service=service, block=False)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)

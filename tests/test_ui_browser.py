@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, ask_and_open_citation
+from browser import CHROMIUM, ask_and_open_citation, free_port
 from fakes import FakeEmbedder, ScriptedGenerator, echo_sources
 
 from rag.factory import build_assistant
@@ -25,10 +24,17 @@ needs_browser = pytest.mark.skipif(not Path(CHROMIUM).exists(),
                                    reason="needs /usr/bin/chromium (apt-get install chromium)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _ask_in_app(settings: Settings, service: ChatService, name: str, timeout_s: float) -> dict[str, str]:
+    """Start the app on a free port, ask the headline question in the browser, stop the app."""
+    from ui.app import launch
+
+    port = free_port()
+    demo = launch(settings, port=port, service=service, block=False)
+    try:
+        return ask_and_open_citation(f"http://127.0.0.1:{port}/", "What did Putin promise Lukashenko?", OUT,
+                                     name, timeout_s=timeout_s)
+    finally:
+        demo.close()
 
 
 def _check(result: dict[str, str], quote_words: str) -> None:
@@ -41,18 +47,10 @@ def _check(result: dict[str, str], quote_words: str) -> None:
 @needs_browser
 def test_browser_on_fakes(ingested: Store, settings: Settings, embedder: FakeEmbedder) -> None:
     pytest.importorskip("playwright")
-    from ui.app import launch
-
     s = settings.with_overrides(refuse_below=0.0)
     service = ChatService(s, embedder, ScriptedGenerator(echo_sources(1, 2)),
                           lambda st, e, g: build_assistant(st, embedder=e, generator=g))
-    port = _free_port()
-    demo = launch(s, port=port, service=service, block=False)
-    try:
-        result = ask_and_open_citation(f"http://127.0.0.1:{port}/", "What did Putin promise Lukashenko?", OUT,
-                                       "fake-headline", timeout_s=60)
-    finally:
-        demo.close()
+    result = _ask_in_app(s, service, "fake-headline", timeout_s=60)
     _check(result, r"Lukaschenko")
 
 
@@ -61,7 +59,6 @@ def test_browser_on_fakes(ingested: Store, settings: Settings, embedder: FakeEmb
 def test_browser_headline_question_on_real_models() -> None:
     pytest.importorskip("playwright")
     from rag.errors import RagError
-    from ui.app import launch
     from ui.service import real_service
 
     settings = Settings.from_env()
@@ -70,13 +67,7 @@ def test_browser_headline_question_on_real_models() -> None:
         service.assistant()
     except RagError as exc:
         pytest.skip(f"real models or index missing: {exc}")
-    port = _free_port()
-    demo = launch(settings, port=port, service=service, block=False)
-    try:
-        result = ask_and_open_citation(f"http://127.0.0.1:{port}/", "What did Putin promise Lukashenko?", OUT,
-                                       "real-headline", timeout_s=300)
-    finally:
-        demo.close()
+    result = _ask_in_app(settings, service, "real-headline", timeout_s=300)
     assert re.search(r"military|militar", result["answer"], re.I), result["answer"]
     _check(result, r"Putin|Lukaschenko")
     assert re.search(r"[äöüß]|\b(der|die|das|und)\b", result["card_text"]), "the panel should show the German original"
