@@ -76,17 +76,9 @@ class Ingestor:
         same_chunks = self._same_chunks(previous)
         report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
         for doc in docs:
-            if doc.doc_id not in old:
-                report.added.append(doc.doc_id)
-            elif old[doc.doc_id].content_hash == doc.content_hash and same_chunks:
-                report.unchanged.append(doc.doc_id)
-            else:
-                report.updated.append(doc.doc_id)
+            _sort_into(report, doc, old.get(doc.doc_id), same_chunks)
         snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), previous, report)
-        if report.added or report.updated or report.removed or not same_chunks:
-            self.store.write(snapshot)
-        report.seconds = time.perf_counter() - started
-        return report
+        return self._write(snapshot, report, started, force=not same_chunks)
 
     def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None) -> IngestReport:
         started = time.perf_counter()
@@ -124,18 +116,16 @@ class Ingestor:
         for doc_id, doc in parsed.items():
             if doc_id in (remove or []):
                 continue
-            prior = old_docs.get(doc_id)
-            if prior is None:
-                report.added.append(doc_id)
-            elif prior.content_hash == doc.content_hash and same_chunks:
-                report.unchanged.append(doc_id)
-            else:
-                report.updated.append(doc_id)
+            _sort_into(report, doc, old_docs.get(doc_id), same_chunks)
             keep[doc_id] = doc
 
         reuse = set(report.unchanged) | (set(keep) - set(parsed) if same_chunks else set())
         snapshot = self._build(keep, reuse, previous, report)
-        if report.added or report.updated or report.removed or previous is None or not same_chunks:
+        return self._write(snapshot, report, started, force=previous is None or not same_chunks)
+
+    def _write(self, snapshot: Snapshot, report: IngestReport, started: float, force: bool) -> IngestReport:
+        """Write a new generation only when something changed (or ``force``)."""
+        if force or report.added or report.updated or report.removed:
             self.store.write(snapshot)
         report.seconds = time.perf_counter() - started
         return report
@@ -198,6 +188,16 @@ class Ingestor:
         if self.progress:
             self.progress(len(texts), len(texts))
         return np.concatenate(out)
+
+
+def _sort_into(report: IngestReport, doc: Document, prior: Document | None, same_chunks: bool) -> None:
+    """Record a parsed document as added, unchanged (same content, same chunker) or updated."""
+    if prior is None:
+        report.added.append(doc.doc_id)
+    elif prior.content_hash == doc.content_hash and same_chunks:
+        report.unchanged.append(doc.doc_id)
+    else:
+        report.updated.append(doc.doc_id)
 
 
 def _append(passages: list[Passage], sentence_ids: list[tuple[int, ...]], p: Passage, first_sid: int) -> None:
