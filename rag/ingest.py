@@ -166,7 +166,7 @@ class Ingestor:
         report.passages_embedded = len(texts_p)
         report.sentences_embedded = len(texts_s)
         dim = self.embedder.dimension
-        index = FaissIndex(dim)
+        index = FaissIndex.for_size(len(passages), dim)
         if passages:
             index.add(np.arange(len(passages), dtype=np.int64), np.stack([v for v in p_vecs if v is not None]))
         sent_matrix = np.stack([v for v in s_vecs if v is not None]) if s_vecs else np.zeros((0, dim), np.float32)
