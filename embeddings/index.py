@@ -11,7 +11,7 @@ passages keep their SQLite row ids as vector ids and vectors can be read back.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -95,7 +95,7 @@ class FaissIndex:
         if inner is not None:
             inner.hnsw.efSearch = value
 
-    def _hnsw(self) -> object | None:
+    def _hnsw(self) -> Any:
         import faiss
 
         if not hasattr(self._index, "index"):
