@@ -91,8 +91,9 @@ class Retriever:
     """Searches one index snapshot; the embedder is passed in, never created here."""
 
     def __init__(self, snapshot: Snapshot, embedder: Embedder, candidates: int = 50,
-                 lexical_scale: float = 0.5) -> None:
+                 lexical_scale: float = 0.5, sentence_scan_max: int = SENTENCE_SCAN_MAX) -> None:
         self.snapshot = snapshot
+        self.sentence_scan_max = sentence_scan_max
         self.embedder = embedder
         self.candidates = candidates
         self.lexical_scale = lexical_scale
@@ -121,13 +122,13 @@ class Retriever:
     def sentence_ranking(self, qvec: np.ndarray, candidates: Sequence[int] = ()) -> tuple[list[int], np.ndarray]:
         """Passages ordered by their best sentence, and the sentences' similarities.
 
-        Up to ``SENTENCE_SCAN_MAX`` sentences every sentence is scored. Above it a
+        Up to ``sentence_scan_max`` sentences every sentence is scored. Above it a
         scan would cost more than the whole latency budget (400k x 768 floats at
         100k passages), so only the sentences of the ``candidates`` passages (the
         dense and lexical hits) are scored; the others get -1 in the returned array.
         """
         vectors = self.snapshot.sentence_vectors
-        if len(vectors) <= SENTENCE_SCAN_MAX:
+        if len(vectors) <= self.sentence_scan_max:
             sims = vectors @ qvec
             order = top_indices(sims, self.candidates * 4)
         else:
@@ -159,7 +160,7 @@ class Retriever:
         sims = None
         lexical = self.lexical_ranking(query, n) if mode in ("hybrid", "lexical") else []
         if use_dense and qvec is not None:
-            scan = len(self.snapshot.sentence_vectors) <= SENTENCE_SCAN_MAX
+            scan = len(self.snapshot.sentence_vectors) <= self.sentence_scan_max
             wide, _ = self.dense_ranking(qvec, n if scan else 4 * n)
             dense = wide[:n]
             by_sentence, sims = self.sentence_ranking(qvec, () if scan else wide + lexical)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
-from rag import retrieve
 from rag.retrieve import Retriever, top_indices
 from rag.store import Snapshot
 
@@ -22,10 +21,8 @@ QUERIES = ["Was versprach Putin Lukaschenko?", "80,1 Prozent", "Tichanowskaja Li
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_candidate_sentence_scoring_covers_every_hit(snapshot: Snapshot, embedder: FakeEmbedder,
-                                                     monkeypatch: pytest.MonkeyPatch, query: str) -> None:
-    monkeypatch.setattr(retrieve, "SENTENCE_SCAN_MAX", 0)
-    retriever = Retriever(snapshot, embedder, candidates=5)
+def test_candidate_sentence_scoring_covers_every_hit(snapshot: Snapshot, embedder: FakeEmbedder, query: str) -> None:
+    retriever = Retriever(snapshot, embedder, candidates=5, sentence_scan_max=0)
     hits, qvec, sims = retriever.search(query, top_k=4)
     assert sims is not None and hits
     for hit in hits:
@@ -34,12 +31,11 @@ def test_candidate_sentence_scoring_covers_every_hit(snapshot: Snapshot, embedde
     assert retriever.retrieve(query, top_k=4).evidence
 
 
-def test_candidate_scoring_over_all_passages_equals_the_scan(snapshot: Snapshot, embedder: FakeEmbedder,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_candidate_scoring_over_all_passages_equals_the_scan(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
     retriever = Retriever(snapshot, embedder)
     qvec = embedder.embed_queries(["Putin Lukaschenko Kredit"])[0]
     scanned, full = retriever.sentence_ranking(qvec)
-    monkeypatch.setattr(retrieve, "SENTENCE_SCAN_MAX", 0)
+    retriever.sentence_scan_max = 0
     ranked, partial = retriever.sentence_ranking(qvec, range(len(snapshot.passages)))
     assert ranked == scanned
     np.testing.assert_allclose(partial, full, atol=1e-6)
