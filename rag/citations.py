@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -125,6 +126,20 @@ class Verdict:
     reason: str = ""
 
 
+@dataclass
+class CheckCosts:
+    """Seconds spent in each kind of check for one answer, so their price can be reported."""
+
+    rules_s: float = 0.0
+    embedding_s: float = 0.0
+    judge_s: float = 0.0
+    judge_calls: int = 0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"rules_s": self.rules_s, "embedding_s": self.embedding_s, "llm_judge_s": self.judge_s,
+                "llm_judge_calls": float(self.judge_calls)}
+
+
 class CitationChecker:
     """Decides, per answer sentence, which evidence supports it.
 
@@ -149,18 +164,35 @@ class CitationChecker:
         self.strong_threshold = strong_threshold
         self.drop_unsupported = drop_unsupported
 
-    def check(self, drafts: list[DraftSentence], evidence: Sequence[Evidence], question: str) -> list[Verdict]:
+    def check(self, drafts: list[DraftSentence], evidence: Sequence[Evidence], question: str,
+              costs: CheckCosts | None = None) -> list[Verdict]:
+        """One verdict per draft sentence; ``costs``, when given, receives the time each check took."""
         if not drafts:
             return []
         if not evidence:
             return [Verdict(AnswerSentence(d.text, (), False), "no sources") for d in drafts]
+        costs = costs if costs is not None else CheckCosts()
+        started, before = time.perf_counter(), costs.embedding_s + costs.judge_s
         by_n = {e.n: e for e in evidence}
         drafts = [drop_invented_years(d, evidence, question) for d in drafts]
+        t = time.perf_counter()
         sims = self.similarity([with_context(d.text, question) for d in drafts], evidence)
-        return [self._check_one(d, sims[i], evidence, by_n, question) for i, d in enumerate(drafts)]
+        costs.embedding_s += time.perf_counter() - t
+        verdicts = [self._check_one(d, sims[i], evidence, by_n, question, costs) for i, d in enumerate(drafts)]
+        costs.rules_s += time.perf_counter() - started - (costs.embedding_s + costs.judge_s - before)
+        return verdicts
+
+    def _judged(self, claim: str, text: str, costs: CheckCosts) -> bool:
+        assert self.judge is not None
+        t = time.perf_counter()
+        try:
+            return self.judge(claim, text)
+        finally:
+            costs.judge_s += time.perf_counter() - t
+            costs.judge_calls += 1
 
     def _check_one(self, draft: DraftSentence, sims: np.ndarray, evidence: Sequence[Evidence],
-                   by_n: dict[int, Evidence], question: str) -> Verdict:
+                   by_n: dict[int, Evidence], question: str, costs: CheckCosts) -> Verdict:
         claim_numbers = numbers(draft.text) - numbers(question)
         claim_names = names(draft.text) - names(question) if detect_language(draft.text) == "en" else set()
         scores = {e.n: float(sims[j]) for j, e in enumerate(evidence)}
@@ -174,7 +206,8 @@ class CitationChecker:
         close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= floor]
         if self.judge:
             claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
-            close = [n for n in close if scores[n] >= self.strong_threshold or self.judge(claim, judged_text(by_n[n]))]
+            close = [n for n in close
+                     if scores[n] >= self.strong_threshold or self._judged(claim, judged_text(by_n[n]), costs)]
         carried = {n: carries(n) for n in close}
         supported = [n for n in close if carried[n] or not needed]
         if needed - set().union(*carried.values()):
@@ -183,7 +216,7 @@ class CitationChecker:
             ranked = sorted(by_n, key=lambda n: -scores[n])[: 2 if self.judge else 1]
             for best in ranked:
                 if n_ok := (carries(best) == needed and scores[best] >= self.fallback_threshold):
-                    n_ok = self.judge(draft.text, judged_text(by_n[best])) if self.judge else n_ok
+                    n_ok = self._judged(draft.text, judged_text(by_n[best]), costs) if self.judge else n_ok
                 if n_ok:
                     supported = [best]
                     break

@@ -27,6 +27,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--threads", type=int, help="CPU threads for both models (RAG_THREADS)")
     g.add_argument("--top-k", dest="top_k", type=int, help="passages retrieved (RAG_TOP_K)")
     g.add_argument("--temperature", type=float, help="sampling temperature (RAG_TEMPERATURE)")
+    g.add_argument("--no-verify", dest="verify", action="store_const", const=False,
+                   help="show the model's own citations unchecked (RAG_VERIFY=false)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "top_k", "temperature")
+    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "top_k", "temperature", "verify")
     return Settings.from_env().with_overrides(**{k: getattr(args, k, None) for k in keys})
 
 

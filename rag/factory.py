@@ -42,4 +42,5 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
                               drop_unsupported=settings.drop_unsupported, judge=judge,
                               strong_threshold=settings.strong_support)
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
-                     settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences)
+                     settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences,
+                     settings.verify)

@@ -7,16 +7,17 @@ the stream into a final ``Answer``.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from rag.citations import CitationChecker, Verdict, build_citations, render, split_answer
+from rag.citations import CheckCosts, CitationChecker, DraftSentence, Verdict, build_citations, render, split_answer
 from rag.errors import InputError
 from rag.generate import Generator
 from rag.prompt import REFUSAL_MARK, REFUSALS, build_messages, detect_language
-from rag.retrieve import Retrieval, Retriever
-from rag.types import Answer, Evidence, Timings
+from rag.retrieve import Retriever
+from rag.types import Answer, AnswerSentence, Evidence, Timings
 
 MAX_QUESTION_CHARS = 2000
 
@@ -70,7 +71,8 @@ class Assistant:
 
     def __init__(self, retriever: Retriever, generator: Generator, checker: CitationChecker,
                  top_k: int = 6, evidence_sentences: int = 6, refuse_below: float = 0.30,
-                 max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3) -> None:
+                 max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3,
+                 verify: bool = True) -> None:
         self.retriever = retriever
         self.generator = generator
         self.checker = checker
@@ -80,6 +82,7 @@ class Assistant:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.max_sentences = max_sentences
+        self.verify = verify
 
     def warm_up(self) -> None:
         """Load both models and put the fixed prompt prefix into the KV cache.
@@ -135,19 +138,62 @@ class Assistant:
             total_s=done - started,
             tokens_per_s=(len(pieces) - 1) / gen_s if gen_s > 0 and len(pieces) > 1 else None,
         )
-        yield Done(self._finish(question, raw, retrieval, lang, timings, query if previous else None))
+        yield Done(self.assemble(question, raw, retrieval.evidence, lang, timings, query if previous else None,
+                                 self.verify))
 
-    def _finish(self, question: str, raw: str, retrieval: Retrieval, lang: str, timings: Timings,
-                standalone: str | None) -> Answer:
-        refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw)
+    def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str,
+                 timings: Timings | None = None, standalone: str | None = None, verify: bool = True) -> Answer:
+        """Turn the model's raw text into an ``Answer``, checking each sentence when ``verify``.
+
+        Unverified, the citations are the numbers the model wrote, taken on
+        trust, as every peer tool shows them; the eval builds both from one
+        generation to measure what verification is worth.
+        """
+        timings = timings or Timings()
+        refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw,
+                         verified=verify)
         if not raw or REFUSAL_MARK.lower() in raw.lower():
             return refusal
-        verdicts = self.checker.check(split_answer(raw), retrieval.evidence, question)
-        kept: list[Verdict] = [v for v in verdicts if v.sentence.supported or not self.checker.drop_unsupported]
-        kept = kept[: self.max_sentences]
-        if not any(v.sentence.supported for v in kept):
-            return refusal
-        citations = build_citations(kept, retrieval.evidence, self.retriever.snapshot.documents)
+        drafts = split_answer(raw)
+        if verify:
+            started = time.perf_counter()
+            costs = CheckCosts()
+            verdicts = self.checker.check(drafts, evidence, question, costs)
+            timings = dataclasses.replace(timings, verify_s=time.perf_counter() - started, checks=costs.as_dict())
+        else:
+            verdicts = unchecked(drafts, evidence)
+        drop = verify and self.checker.drop_unsupported
+        kept: list[Verdict] = [v for v in verdicts if v.sentence.supported or not drop][: self.max_sentences]
+        if not kept or (verify and not any(v.sentence.supported for v in kept)):
+            return dataclasses.replace(refusal, timings=timings)
+        citations = build_citations(kept, evidence, self.retriever.snapshot.documents)
         sentences = [v.sentence for v in kept]
-        text = render(sentences, mark_unsupported="[unsupported]")
-        return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw)
+        text = render(sentences, mark_unsupported="[unsupported]" if verify else "")
+        return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
+
+    def ask_both(self, question: str, history: Sequence[Turn] = ()) -> tuple[Answer, Answer]:
+        """One generation, assembled with and without verification: (verified, unverified)."""
+        evidence: tuple[Evidence, ...] = ()
+        final = None
+        for event in self.stream(question, history):
+            if isinstance(event, Retrieved):
+                evidence = event.evidence
+            elif isinstance(event, Done):
+                final = event.answer
+        assert final is not None
+        lang = detect_language(question)
+        base = dataclasses.replace(final.timings, verify_s=None, checks={})
+        other = self.assemble(question, final.draft, evidence, lang, base, final.standalone_question,
+                              verify=not final.verified)
+        return (final, other) if final.verified else (other, final)
+
+
+def unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) -> list[Verdict]:
+    """Verdicts that trust the model: a sentence counts as supported when it cites a shown source."""
+    by_n = {e.n: e for e in evidence}
+    out = []
+    for d in drafts:
+        cited = tuple(n for n in d.cited if n in by_n)
+        out.append(Verdict(AnswerSentence(d.text, cited, bool(cited), tuple(by_n[n].sentence.text for n in cited)),
+                           "" if cited else "no citation"))
+    return out

@@ -40,6 +40,7 @@ class Settings:
     refuse_below: float = 0.30
     support_threshold: float = 0.55
     strong_support: float = 0.67
+    verify: bool = True
     drop_unsupported: bool = True
     llm_judge: bool = True
     embed_batch: int = 16
@@ -77,7 +78,7 @@ _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
          "max_sentences"}
 _FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support"}
-_BOOLS = {"drop_unsupported", "llm_judge"}
+_BOOLS = {"verify", "drop_unsupported", "llm_judge"}
 
 
 def _convert(name: str, raw: str) -> object:

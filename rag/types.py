@@ -80,6 +80,8 @@ class Timings:
     first_token_s: float | None = None
     total_s: float = 0.0
     tokens_per_s: float | None = None
+    verify_s: float | None = None
+    checks: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,14 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()
     standalone_question: str | None = None
     draft: str = ""
+    verified: bool = True
 
     def to_json(self) -> dict[str, object]:
         return {
             "question": self.question,
             "answer": self.answer,
             "refused": self.refused,
+            "verified": self.verified,
             "citations": [
                 {
                     "n": c.n,
@@ -127,5 +131,7 @@ class Answer:
                 "first_token_s": None if self.timings.first_token_s is None else round(self.timings.first_token_s, 3),
                 "total_s": round(self.timings.total_s, 3),
                 "tokens_per_s": None if self.timings.tokens_per_s is None else round(self.timings.tokens_per_s, 2),
+                "verify_s": None if self.timings.verify_s is None else round(self.timings.verify_s, 3),
+                "checks": {k: round(v, 3) for k, v in self.timings.checks.items()},
             },
         }

@@ -29,7 +29,7 @@ def answer_with(cites: dict[int, str], sentences: list[tuple[str, int]]) -> Answ
 
 def precision_recall(answer: Answer) -> tuple[float, float]:
     row = Row(QAItem("x", "q"), answer=answer)
-    judge_answer(row, {"fake": LlmSupportJudge(overlap_judge)})
+    row.citation_verdicts, row.sentence_support = judge_answer(answer, "q", {"fake": LlmSupportJudge(overlap_judge)})
     totals = summarize_seeds([row], retrieval_only=False)
     return totals["citation_precision"], totals["citation_recall"]
 

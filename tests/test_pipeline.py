@@ -172,12 +172,12 @@ def test_follow_up_question_uses_the_previous_one(make_assistant: MakeAssistant,
 def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
     ans = make_assistant(ScriptedGenerator(echo_sources(1, 2))).ask(DE_QUESTION)
     data: dict[str, Any] = json.loads(json.dumps(ans.to_json()))
-    assert set(data) == {"question", "answer", "refused", "citations", "sentences", "timings"}
+    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "timings"}
     assert data["question"] == DE_QUESTION and data["refused"] is False
     assert data["citations"]
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
-    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s"}
+    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s", "verify_s", "checks"}
     for s in data["sentences"]:
         assert set(s) == {"text", "citations", "supported", "evidence"}
 
@@ -185,7 +185,7 @@ def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
 def test_refusal_json_shape(make_assistant: MakeAssistant) -> None:
     ans = make_assistant(ScriptedGenerator(REFUSAL_MARK)).ask(EN_QUESTION)
     data: dict[str, Any] = json.loads(json.dumps(ans.to_json()))
-    assert set(data) == {"question", "answer", "refused", "citations", "sentences", "timings"}
+    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "timings"}
     assert data["refused"] is True and data["citations"] == [] and data["answer"] == "The articles don't say."
 
 
@@ -265,3 +265,39 @@ def test_warm_up_loads_both_models_with_the_fixed_prefix(make_assistant: MakeAss
     assistant.warm_up()
     assert len(embedder.queries) == before + 1
     assert gen.messages[0]["content"] == SYSTEM and gen.calls[-1]["max_tokens"] == 1
+
+
+# ---------------------------------------------------------------- verification on and off
+
+
+def _wrong_number(msgs: list[Message]) -> str:
+    """Cites the vote source, but changes its number: the model slip verification exists for."""
+    n = next(n for n, text in sources_in(msgs).items() if "80,1" in text)
+    return f"Lukaschenko erhielt 85 Prozent der Stimmen [{n}]."
+
+
+def test_ask_both_keeps_the_models_citation_unverified_and_drops_it_verified(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(_wrong_number)
+    on, off = make_assistant(gen).ask_both(DE_QUESTION)
+    assert len(gen.calls) == 1
+    assert on.verified and not off.verified
+    assert on.refused and "85" not in on.answer
+    assert not off.refused and "85" in off.answer and off.citations
+    assert off.sentences[0].citations == (off.citations[0].n,)
+    assert on.timings.verify_s is not None and off.timings.verify_s is None
+
+
+def test_verify_setting_off_shows_the_draft_citations(make_assistant: MakeAssistant) -> None:
+    ans = make_assistant(ScriptedGenerator(_wrong_number), verify=False).ask(DE_QUESTION)
+    assert not ans.verified and "85" in ans.answer and "[unsupported]" not in ans.answer
+    assert ans.to_json()["verified"] is False
+
+
+def test_check_costs_are_recorded(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1))
+    ans = make_assistant(gen).ask(DE_QUESTION)
+    checks = ans.timings.checks
+    assert set(checks) == {"rules_s", "embedding_s", "llm_judge_s", "llm_judge_calls"}
+    assert checks["llm_judge_calls"] == len(gen.judge_calls)
+    assert ans.timings.verify_s is not None
+    assert ans.timings.verify_s >= checks["embedding_s"] + checks["llm_judge_s"]

@@ -73,7 +73,7 @@ def test_cli_json_contract_and_bad_input():
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
     assert set(data) >= {"question", "answer", "refused", "citations", "timings"}
-    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s"}
+    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s", "verify_s", "checks"}
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
         assert c["quote"] in c["passage"]

@@ -83,6 +83,10 @@ class Row:
     refusal_ok: bool | None = None
     citation_verdicts: list[dict[str, Any]] = field(default_factory=list)
     sentence_support: list[dict[str, bool]] = field(default_factory=list)
+    unverified: Answer | None = None
+    correct_off: bool | None = None
+    verdicts_off: list[dict[str, Any]] = field(default_factory=list)
+    support_off: list[dict[str, bool]] = field(default_factory=list)
 
 
 def corpus_numbers(documents: dict[str, Document]) -> set[str]:
@@ -92,24 +96,41 @@ def corpus_numbers(documents: dict[str, Document]) -> set[str]:
     return out
 
 
-def judge_answer(row: Row, judges: dict[str, Judge]) -> None:
+def judge_answer(answer: Answer | None, question: str,
+                 judges: dict[str, Judge]) -> tuple[list[dict[str, Any]], list[dict[str, bool]]]:
     """Per citation and per sentence, each judge's verdict; the first judge is the headline one."""
-    answer = row.answer
-    if answer is None or answer.refused:
-        return
+    verdicts: list[dict[str, Any]] = []
+    support: list[dict[str, bool]] = []
+    if answer is None or answer.refused or not judges:
+        return verdicts, support
     by_n = {c.n: c for c in answer.citations}
-    q = row.item.question
     for s in answer.sentences:
         cited = [by_n[n] for n in s.citations if n in by_n]
         for c in cited:
             verdict: dict[str, Any] = {"sentence": s.text, "n": c.n, "doc_id": c.doc_id}
             for name, judge in judges.items():
-                verdict[name] = judge.supports(s.text, c.passage, q)
+                verdict[name] = judge.supports(s.text, c.passage, question)
             verdict["supports"] = verdict[next(iter(judges))]
-            row.citation_verdicts.append(verdict)
+            verdicts.append(verdict)
         joint = " ".join(c.passage for c in cited)
-        row.sentence_support.append({name: bool(cited) and judge.supports(s.text, joint, q)
-                                     for name, judge in judges.items()})
+        support.append({name: bool(cited) and judge.supports(s.text, joint, question)
+                        for name, judge in judges.items()})
+    return verdicts, support
+
+
+def citation_totals(verdicts: list[dict[str, Any]], support: list[dict[str, bool]],
+                    judge_names: list[str]) -> dict[str, float]:
+    """ALCE citation precision and recall per judge; the first judge's figures carry no suffix."""
+    out: dict[str, float] = {}
+    for i, name in enumerate(judge_names):
+        suffix = "" if i == 0 else f"_{name}"
+        c = [v[name] for v in verdicts]
+        s = [v[name] for v in support]
+        out[f"citation_precision{suffix}"] = sum(c) / len(c) if c else 0.0
+        out[f"citation_recall{suffix}"] = sum(s) / len(s) if s else 0.0
+    out["citations"] = len(verdicts)
+    out["answer_sentences"] = len(support)
+    return out
 
 
 def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Judge], items: list[QAItem],
@@ -125,14 +146,18 @@ def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Jud
             hits, _, _ = retriever.search(query, top_k=50)
             row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
         if not retrieval_only and assistant is not None:
-            ans = assistant.ask(item.question, item.history)
-            row.answer = ans
+            ans, off = assistant.ask_both(item.question, item.history)
+            row.answer, row.unverified = ans, off
             row.refusal_ok = ans.refused != item.answerable
             if item.answerable:
+                need_all = item.kind != "synthesis"
                 row.correct = metrics.is_correct(ans.answer, ans.refused, item.facts, numbers_in_corpus,
-                                                 item.question, need_all=item.kind != "synthesis")
+                                                 item.question, need_all)
+                row.correct_off = metrics.is_correct(off.answer, off.refused, item.facts, numbers_in_corpus,
+                                                     item.question, need_all)
                 row.completeness = metrics.facts_covered(ans.answer, item.facts) if not ans.refused else 0.0
-            judge_answer(row, judges)
+            row.citation_verdicts, row.sentence_support = judge_answer(ans, item.question, judges)
+            row.verdicts_off, row.support_off = judge_answer(off, item.question, judges)
         if progress:
             status = "" if row.answer is None else ("refused" if row.answer.refused else "answered")
             print(f"[{i + 1}/{len(items)}] {item.id} {status} {'' if row.correct is None else row.correct}",
@@ -150,25 +175,26 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
     synth = [r for r in rows if r.item.kind == "synthesis" and r.completeness is not None]
     answers = [r.answer for r in rows if r.answer is not None]
     judge_names: list[str] = next((list(r.sentence_support[0]) for r in rows if r.sentence_support), [])
-    for name in judge_names[1:]:
-        c = [v[name] for r in rows for v in r.citation_verdicts]
-        s = [v[name] for r in rows for v in r.sentence_support]
-        totals[f"citation_precision_{name}"] = sum(c) / len(c) if c else 0.0
-        totals[f"citation_recall_{name}"] = sum(s) / len(s) if s else 0.0
-    cites = [v["supports"] for r in rows for v in r.citation_verdicts]
-    sents = [v[judge_names[0]] for r in rows for v in r.sentence_support] if judge_names else []
+    verdicts = [v for r in rows for v in r.citation_verdicts]
+    support = [v for r in rows for v in r.sentence_support]
     totals.update({
         "answer_correctness": sum(bool(r.correct) for r in ans_rows) / (len(ans_rows) or 1),
         "completeness": sum(r.completeness or 0.0 for r in synth) / (len(synth) or 1),
         "refusal_accuracy": sum(bool(r.refusal_ok) for r in rows) / (len(rows) or 1),
-        "citation_precision": sum(cites) / len(cites) if cites else 0.0,
-        "citation_recall": sum(sents) / len(sents) if sents else 0.0,
-        "citations": len(cites),
-        "answer_sentences": len(sents),
+        **citation_totals(verdicts, support, judge_names),
         "first_token_s": metrics.percentiles(a.timings.first_token_s for a in answers),
         "total_s": metrics.percentiles(a.timings.total_s for a in answers),
         "tokens_per_s": metrics.percentiles(a.timings.tokens_per_s for a in answers),
     })
+    totals["verification"] = verification_table(
+        on={"answer_correctness": totals["answer_correctness"], "refusal_accuracy": totals["refusal_accuracy"],
+            **citation_totals(verdicts, support, judge_names)},
+        off={"answer_correctness": sum(bool(r.correct_off) for r in ans_rows) / (len(ans_rows) or 1),
+             "refusal_accuracy": sum(bool(r.unverified and r.unverified.refused != r.item.answerable)
+                                     for r in rows) / (len(rows) or 1),
+             **citation_totals([v for r in rows for v in r.verdicts_off], [v for r in rows for v in r.support_off],
+                               judge_names)},
+        answers=answers)
     by_kind: dict[str, dict[str, float]] = {}
     for kind in sorted({r.item.kind for r in rows}):
         group = [r for r in rows if r.item.kind == kind]
@@ -182,6 +208,22 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
     return totals
 
 
+def verification_table(on: dict[str, float], off: dict[str, float], answers: list[Answer]) -> dict[str, Any]:
+    """Figures with verification off (the model's own citations) and on, plus what each check cost."""
+    checked = [a for a in answers if a.timings.verify_s is not None]
+    keys = sorted({k for a in checked for k in a.timings.checks})
+    calls = sum(a.timings.checks.get("llm_judge_calls", 0.0) for a in checked)
+    judge_s = sum(a.timings.checks.get("llm_judge_s", 0.0) for a in checked)
+    return {
+        "off": off,
+        "on": on,
+        "verify_s": metrics.percentiles(a.timings.verify_s for a in checked),
+        "check_cost_mean_s": {k: sum(a.timings.checks.get(k, 0.0) for a in checked) / (len(checked) or 1)
+                              for k in keys},
+        "llm_judge_s_per_call": judge_s / calls if calls else None,
+    }
+
+
 def row_json(row: Row) -> dict[str, Any]:
     out: dict[str, Any] = {"id": row.item.id, "kind": row.item.kind, "question": row.item.question,
                            "answerable": row.item.answerable, "gold_rank": row.rank}
@@ -193,6 +235,10 @@ def row_json(row: Row) -> dict[str, Any]:
                     "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in row.answer.citations],
                     "citation_verdicts": row.citation_verdicts, "sentence_support": row.sentence_support,
                     "timings": row.answer.to_json()["timings"]})
+    if row.unverified is not None:
+        out["unverified"] = {"answer": row.unverified.answer, "refused": row.unverified.refused,
+                             "correct": row.correct_off, "citation_verdicts": row.verdicts_off,
+                             "sentence_support": row.support_off}
     return out
 
 
@@ -212,13 +258,48 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _verdict(r: dict[str, Any]) -> str:
+    if "contains_gold" in r:
+        found = "gold answer contained" if r["contains_gold"] else "gold answer missing"
+        return f"{found}; token F1 {r['token_f1']:.2f}"
+    if not r["answerable"]:
+        return "correct refusal" if r.get("refused") else "answered an unanswerable question"
+    return ("refused" if r.get("refused") else ("correct" if r.get("correct") else "wrong")) + \
+        f"; gold rank {r['gold_rank']}"
+
+
+def _question_lines(r: dict[str, Any]) -> list[str]:
+    """One question: the answer, its verdict, and each cited quote with the judges' verdicts."""
+    lines = [f"**{r['id']}** ({r.get('kind', 'xquad')}) {r['question']}  ", f"answer: {r.get('answer', '')}  ",
+             f"verdict: {_verdict(r)}"]
+    quotes = {c["n"]: c for c in r.get("citations", [])}
+    for v in r.get("citation_verdicts", []):
+        c = quotes.get(v["n"], {"doc_id": v["doc_id"], "quote": ""})
+        judged = ", ".join(f"{k} {'yes' if v[k] else 'no'}" for k in v
+                           if k not in ("sentence", "n", "doc_id", "supports"))
+        lines.append(f"- \"{v['sentence']}\" [{v['n']}] {c['doc_id']}: „{c['quote']}“ — supports: {judged}")
+    off = r.get("unverified")
+    if off and off.get("answer") != r.get("answer"):
+        lines.append(f"- without verification: {off['answer']}")
+    return lines + [""]
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     lines = [f"# Evaluation report ({report['created']})", ""]
     for name, section in report["datasets"].items():
         lines += [f"## {name}", "", "| metric | value |", "|---|---|"]
         for k, v in section["totals"].items():
-            if k != "by_kind":
+            if k not in ("by_kind", "verification"):
                 lines.append(f"| {k} | {_fmt(v)} |")
+        ver = section["totals"].get("verification")
+        if ver:
+            lines += ["", "### Verification off vs on (one generation, assembled both ways)", "",
+                      "| figure | off | on |", "|---|---|---|"]
+            for k in ver["on"]:
+                if isinstance(ver["on"][k], (int, float)) and k in ver["off"]:
+                    lines.append(f"| {k} | {_fmt(ver['off'][k])} | {_fmt(ver['on'][k])} |")
+            lines += ["", f"verification time per answer: {_fmt(ver['verify_s'])}; mean cost per answer by check: "
+                      f"{_fmt(ver['check_cost_mean_s'])}; LLM judge per call: {_fmt(ver['llm_judge_s_per_call'])} s"]
         if "by_kind" in section["totals"]:
             lines += ["", "| kind | items | correctness | refusal accuracy |", "|---|---|---|---|"]
             for kind, v in section["totals"]["by_kind"].items():
@@ -226,14 +307,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         if section.get("rows") and "answer" in section["rows"][0]:
             lines += ["", "### Per question", ""]
             for r in section["rows"]:
-                verdict = "refused" if r.get("refused") else ("correct" if r.get("correct") else "wrong")
-                if not r["answerable"]:
-                    verdict = "correct refusal" if r.get("refused") else "answered an unanswerable question"
-                lines += [f"**{r['id']}** ({r['kind']}) {r['question']}  ", f"answer: {r.get('answer', '')}  ",
-                          f"verdict: {verdict}; gold rank {r['gold_rank']}"]
-                for c, v in zip(r.get("citations", []), r.get("citation_verdicts", []), strict=False):
-                    lines.append(f"- [{c['n']}] {c['doc_id']}: „{c['quote']}“ — supports: {v['supports']}")
-                lines.append("")
+                lines += _question_lines(r)
     lines += ["## Metric definitions", ""] + [f"- **{k}**: {v}" for k, v in metrics.DEFINITIONS.items()]
     if "judge" in report:
         lines += ["", "## Support judges (agreement with hand-labelled pairs)", ""]
@@ -268,7 +342,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         if name == "xquad":
             from rag.eval.xquad import run_xquad
 
-            report["datasets"]["xquad"] = run_xquad(settings, embedder, args.limit, generator)
+            report["datasets"]["xquad"] = run_xquad(settings, embedder, args.limit, generator, judges)
             continue
         items = load_qa(None if name == "seeds" else Path(name))
         if args.limit:

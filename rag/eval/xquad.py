@@ -23,7 +23,7 @@ from rag.generate import Generator
 from rag.ingest import Ingestor, tqdm_progress
 from rag.settings import Settings
 from rag.store import Store
-from rag.types import Document
+from rag.types import Answer, Document
 
 
 def xquad_dir() -> Path:
@@ -57,8 +57,13 @@ def build_index(settings: Settings, embedder: Embedder, passages: list[dict[str,
 
 
 def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
-              generator: Generator | None) -> dict[str, Any]:
-    """Retrieval over all questions; with a generator, answers on a fixed sample too."""
+              generator: Generator | None, judges: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Retrieval over all questions; with a generator, answers on a fixed sample too.
+
+    Each sampled answer is assembled with and without verification from the
+    same generation and both are judged, so the report shows what the checks
+    change on data nobody here wrote.
+    """
     from rag.factory import build_assistant
     from rag.retrieve import Retriever
 
@@ -78,26 +83,49 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
     totals.update({name: metrics.retrieval_metrics(r) for name, r in ranks.items()})
     rows: list[dict[str, Any]] = []
     if generator is not None:
-        from rag.eval.runner import XQUAD_SAMPLE, xquad_sample
+        from rag.eval.runner import XQUAD_SAMPLE, citation_totals, judge_answer, verification_table, xquad_sample
 
+        judges = judges or {}
         xsettings = replace(settings, index_dir=store.root)
         assistant = build_assistant(xsettings, embedder=embedder, generator=generator)
         sample = xquad_sample(min(XQUAD_SAMPLE, len(questions)), len(questions))
+        answers: list[Answer] = []
+        checked: dict[str, list[Any]] = {"on": [[], []], "off": [[], []]}
         for i, idx in enumerate(sample):
             q = questions[idx]
-            ans = assistant.ask(q["question_en"])
-            golds = q["answers"]
-            em = any(metrics.fact_present(ans.answer, [g]) for g in golds) and not ans.refused
-            f1 = 0.0 if ans.refused else max(metrics.token_f1(ans.answer, g) for g in golds)
-            rows.append({"id": q["id"], "question": q["question_en"], "answer": ans.answer, "refused": ans.refused,
-                         "gold": golds, "contains_gold": em, "token_f1": f1, "timings": ans.to_json()["timings"],
-                         "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in ans.citations]})
-            print(f"[xquad {i + 1}/{len(sample)}] {'ok ' if em else 'BAD'} {q['question_en'][:60]}",
+            ans, off = assistant.ask_both(q["question_en"])
+            answers.append(ans)
+            row = {"id": q["id"], "question": q["question_en"], "gold": q["answers"], **_scored(ans, q["answers"]),
+                   "timings": ans.to_json()["timings"],
+                   "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in ans.citations],
+                   "unverified": {"answer": off.answer, **_scored(off, q["answers"])}}
+            for name, a in (("on", ans), ("off", off)):
+                v, sup = judge_answer(a, q["question_en"], judges)
+                checked[name][0] += v
+                checked[name][1] += sup
+                target = row if name == "on" else row["unverified"]
+                target["citation_verdicts"], target["sentence_support"] = v, sup
+            rows.append(row)
+            print(f"[xquad {i + 1}/{len(sample)}] {'ok ' if row['contains_gold'] else 'BAD'} {q['question_en'][:60]}",
                   file=sys.stderr, flush=True)
-        totals["answers"] = {
-            "sample": len(rows),
-            "contains_gold": float(np.mean([r["contains_gold"] for r in rows])) if rows else 0.0,
-            "token_f1": float(np.mean([r["token_f1"] for r in rows])) if rows else 0.0,
-            "refused": float(np.mean([r["refused"] for r in rows])) if rows else 0.0,
-        }
+        names = list(judges)
+
+        def summary(get: Any, key: str) -> dict[str, Any]:
+            scored = [get(r) for r in rows]
+            return {"sample": len(rows),
+                    "contains_gold": float(np.mean([r["contains_gold"] for r in scored])) if rows else 0.0,
+                    "token_f1": float(np.mean([r["token_f1"] for r in scored])) if rows else 0.0,
+                    "refused": float(np.mean([r["refused"] for r in scored])) if rows else 0.0,
+                    **citation_totals(checked[key][0], checked[key][1], names)}
+
+        totals["answers"] = summary(lambda r: r, "on")
+        totals["verification"] = verification_table(on=summary(lambda r: r, "on"),
+                                                    off=summary(lambda r: r["unverified"], "off"), answers=answers)
     return {"totals": totals, "rows": rows}
+
+
+def _scored(answer: Answer, golds: list[str]) -> dict[str, Any]:
+    """XQuAD scores: a gold string contained (exact match) and the best token F1; refusals score 0."""
+    em = not answer.refused and any(metrics.fact_present(answer.answer, [g]) for g in golds)
+    f1 = 0.0 if answer.refused else max(metrics.token_f1(answer.answer, g) for g in golds)
+    return {"answer": answer.answer, "refused": answer.refused, "contains_gold": em, "token_f1": f1}
