@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from rag.bench.args import add_arguments as add_bench_arguments
 from rag.errors import RagError
 from rag.settings import Settings
 
@@ -63,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--gates", action="store_true", help="fail when a figure is below its gate")
     _common(ev)
 
+    bench = sub.add_parser("bench", help="measure speed and memory against the hardware's reference lines")
+    add_bench_arguments(bench)
+    _common(bench)
+
     ui = sub.add_parser("ui", help="start the chat app")
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=7860)
@@ -81,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(args)
         handler = {
             "models": cmd_models, "ingest": cmd_ingest, "docs": cmd_docs, "ask": cmd_ask, "eval": cmd_eval,
-            "ui": cmd_ui,
+            "ui": cmd_ui, "bench": cmd_bench,
         }[args.command]
         return handler(args, settings)
     except RagError as exc:
@@ -189,6 +194,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.runner import run_eval
 
     return run_eval(args, settings)
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.bench.command import run_bench
+
+    return run_bench(args, settings)
 
 
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,154 @@
+"""The measurements themselves: model loads, ingestion, retrieval at size, answers.
+
+Each returns a frozen record; none prints or decides pass/fail (``report`` does).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from embeddings.embedder import Embedder
+from rag.bench.stats import Summary, summarize
+from rag.bench.synthetic import Pool, synthetic_corpus
+from rag.ingest import Ingestor
+from rag.pipeline import Assistant
+from rag.retrieve import Retriever
+from rag.store import Store
+from rag.types import Document
+
+T = TypeVar("T")
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    started = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - started
+
+
+@dataclass(frozen=True)
+class IngestRate:
+    what: str
+    passages: int
+    sentences: int
+    seconds: float
+
+    @property
+    def passages_per_s(self) -> float:
+        return self.passages / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"what": self.what, "passages": self.passages, "sentences": self.sentences,
+                "seconds": self.seconds, "passages_per_s": self.passages_per_s}
+
+
+def ingest_rate(embedder: Embedder, what: str, chunk_chars: int, paths: Sequence[Path] = (),
+                documents: Sequence[Document] = ()) -> IngestRate:
+    """A from-scratch ingest (files or parsed documents) into a throw-away index folder."""
+    with tempfile.TemporaryDirectory(prefix="rag-bench-ingest-") as tmp:
+        ingestor = Ingestor(Store(Path(tmp) / "index"), embedder, chunk_chars)
+        report = ingestor.ingest(list(paths)) if paths else ingestor.ingest_documents(list(documents))
+    return IngestRate(what, report.passages_embedded, report.sentences_embedded, report.seconds)
+
+
+@dataclass(frozen=True)
+class RetrievalAtSize:
+    passages: int
+    sentences: int
+    index_kind: str
+    ef_search: int | None
+    corpus_build_s: float
+    index_build_s: float
+    retriever_build_s: float
+    search: Summary
+    dense: Summary
+    lexical: Summary
+    recall_at_10: float
+    top_k_agreement: float
+    agreement_queries: int
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        for key in ("search", "dense", "lexical"):
+            out[key] = getattr(self, key).to_json()
+        return out
+
+
+def retrieval_at_size(pool: Pool, n: int, queries: Sequence[str], qvecs: np.ndarray, embedder: Embedder,
+                      workdir: Path, top_k: int = 8, agreement_queries: int = 20, seed: int = 0) -> RetrievalAtSize:
+    """Latency of the whole ``Retriever.search`` (dense + sentences + BM25 + fusion) on a synthetic corpus.
+
+    Recall@10 compares the chosen index with exact flat search on the same
+    vectors; top-k agreement compares the fused hits with the exact path (flat
+    index and a scan over every sentence vector) on the first queries.
+    """
+    corpus, corpus_s = timed(lambda: synthetic_corpus(pool, n, workdir, seed))
+    retriever, retriever_s = timed(lambda: Retriever(corpus.snapshot, embedder))
+    index = corpus.snapshot.passage_index
+    search_t: list[float] = []
+    dense_t: list[float] = []
+    lexical_t: list[float] = []
+    retriever.search(queries[0], top_k, qvec=qvecs[0])
+    for query, qvec in zip(queries, qvecs, strict=True):
+        started = time.perf_counter()
+        retriever.search(query, top_k, qvec=qvec)
+        search_t.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        index.search(qvec[None, :], retriever.candidates)
+        dense_t.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        retriever.lexical_ranking(query, retriever.candidates)
+        lexical_t.append(time.perf_counter() - started)
+    _, approx = index.search(qvecs, 10)
+    _, exact = corpus.exact.search(qvecs, 10)
+    recall = float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact, strict=True)]))
+    exact_path = copy.copy(retriever)
+    exact_path.snapshot = dataclasses.replace(corpus.snapshot, passage_index=corpus.exact)
+    exact_path.sentence_scan_max = len(corpus.snapshot.sentence_vectors)
+    agree = []
+    for query, qvec in list(zip(queries, qvecs, strict=True))[:agreement_queries]:
+        got = {h.passage.passage_id for h in retriever.search(query, top_k, qvec=qvec)[0]}
+        want = {h.passage.passage_id for h in exact_path.search(query, top_k, qvec=qvec)[0]}
+        agree.append(len(got & want) / (len(want) or 1))
+    return RetrievalAtSize(
+        passages=n, sentences=len(corpus.snapshot.sentence_vectors), index_kind=index.kind,
+        ef_search=index.ef_search, corpus_build_s=corpus_s, index_build_s=corpus.build_index_s,
+        retriever_build_s=retriever_s, search=summarize(search_t), dense=summarize(dense_t),
+        lexical=summarize(lexical_t), recall_at_10=recall, top_k_agreement=float(np.mean(agree)) if agree else 1.0,
+        agreement_queries=len(agree),
+    )
+
+
+@dataclass(frozen=True)
+class AnswerRuns:
+    question: str
+    warm_up_s: float
+    first_token: Summary
+    tokens_per_s: Summary
+    total: Summary
+    retrieve: Summary
+    answers: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "warm_up_s": self.warm_up_s, "first_token_s": self.first_token.to_json(),
+                "tokens_per_s": self.tokens_per_s.to_json(), "total_s": self.total.to_json(),
+                "retrieve_s": self.retrieve.to_json(), "answers": list(self.answers)}
+
+
+def answer_runs(assistant: Assistant, question: str, runs: int = 3) -> AnswerRuns:
+    """``warm_up`` once, then the same question ``runs`` times with models warm."""
+    _, warm_s = timed(assistant.warm_up)
+    answers = [assistant.ask(question) for _ in range(runs)]
+    first = [a.timings.first_token_s for a in answers if a.timings.first_token_s is not None]
+    tps = [a.timings.tokens_per_s for a in answers if a.timings.tokens_per_s]
+    return AnswerRuns(question, warm_s, summarize(first), summarize(tps),
+                      summarize([a.timings.total_s for a in answers]),
+                      summarize([a.timings.retrieve_s for a in answers]), tuple(a.answer for a in answers))

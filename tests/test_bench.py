@@ -1,0 +1,123 @@
+"""``rag bench`` on fakes: the report has its fields, synthetic corpora are deterministic. No timing asserts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SEEDS, MakeAssistant
+from fakes import FakeEmbedder, ScriptedGenerator, echo_sources
+
+from rag.bench.command import backends, with_backend
+from rag.bench.report import render, targets, write
+from rag.bench.runner import Parts, Plan, run
+from rag.bench.stats import summarize
+from rag.bench.synthetic import pool_from_snapshots, synthetic_corpus, synthetic_documents, synthetic_texts, vary
+from rag.cli import build_parser
+from rag.errors import InputError
+from rag.settings import Settings
+from rag.store import Snapshot
+
+QUERIES = ["Was versprach Putin Lukaschenko?", "What did Putin promise?", "80,1 Prozent", "Tichanowskaja"]
+
+
+def test_synthetic_texts_and_vectors_are_deterministic(snapshot: Snapshot, tmp_path: Path) -> None:
+    pool = pool_from_snapshots([snapshot])
+    assert len(pool.sentences) == len(pool.vectors) == len(snapshot.sentence_vectors)
+    assert synthetic_texts(pool, 50, seed=3) == synthetic_texts(pool, 50, seed=3)
+    assert synthetic_texts(pool, 50, seed=3) != synthetic_texts(pool, 50, seed=4)
+    a = synthetic_corpus(pool, 120, tmp_path / "a", seed=3)
+    b = synthetic_corpus(pool, 120, tmp_path / "b", seed=3)
+    np.testing.assert_array_equal(a.passage_vectors, b.passage_vectors)
+    np.testing.assert_array_equal(np.asarray(a.snapshot.sentence_vectors), np.asarray(b.snapshot.sentence_vectors))
+    assert [p.text for p in a.snapshot.passages] == [" ".join(t) for t in synthetic_texts(pool, 120, seed=3)]
+    snap = a.snapshot
+    assert len(snap.passages) == snap.passage_index.size == 120 and snap.passage_index.kind == "flat"
+    n_sentences = sum(len(p.sentences) for p in snap.passages)
+    assert len(snap.sentence_vectors) == sum(map(len, snap.sentence_ids)) == n_sentences
+    np.testing.assert_allclose(np.linalg.norm(a.passage_vectors, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(np.asarray(snap.sentence_vectors), axis=1), 1.0, atol=1e-5)
+    for p, sids in zip(snap.passages, snap.sentence_ids, strict=True):
+        doc = snap.documents[p.doc_id]
+        assert doc.text[p.start:p.end] == p.text
+        assert all(doc.text[s.start:s.end] == s.text for s in p.sentences) and len(sids) == len(p.sentences)
+
+
+def test_synthetic_documents_are_new_text_of_the_pool(snapshot: Snapshot) -> None:
+    pool = pool_from_snapshots([snapshot])
+    docs = synthetic_documents(pool, 10, seed=1)
+    assert len({d.doc_id for d in docs}) == 10 and all(d.text and d.content_hash for d in docs)
+    assert docs == synthetic_documents(pool, 10, seed=1)
+    rng = np.random.default_rng(0)
+    assert vary("Er bekam 80,1 Prozent.", rng) != "Er bekam 80,1 Prozent."
+
+
+def test_summarize() -> None:
+    s = summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s.median == 3.0 and 4.0 < s.p95 <= 100.0 and s.n == 5
+    assert summarize([]).n == 0
+
+
+@pytest.fixture
+def report(snapshot: Snapshot, make_assistant: MakeAssistant, embedder: FakeEmbedder) -> dict[str, object]:
+    parts = Parts(
+        make_embedder=lambda backend: embedder if backend == "torch" else FakeEmbedder(),
+        make_generator=lambda: ScriptedGenerator(echo_sources(1)),
+        make_assistant=lambda e, g: make_assistant(g),
+        seeds_dir=SEEDS, pool_snapshots=[snapshot], queries=QUERIES, model_bytes=10**9,
+    )
+    plan = Plan(sizes=(40, 200), sample=6, queries=4, runs=2, backends=("torch", "fast", ), bandwidth_gb=0.01)
+    return run(plan, parts, log=lambda _: None)
+
+
+def test_bench_report_has_every_field(report: dict[str, object], tmp_path: Path) -> None:
+    path = write(report, tmp_path / "bench")
+    data = json.loads(path.read_text())
+    assert (tmp_path / "bench" / "bench.md").read_text().startswith("# rag bench")
+    assert {"models", "ingestion", "retrieval", "answer", "rss", "bandwidth", "targets", "notes", "plan"} <= set(data)
+    assert data["models"]["embedder_load_s"] >= 0 and data["models"]["llm_load_s"] >= 0
+    torch, fast = data["ingestion"]["backends"]
+    assert torch["backend"] == "torch" and torch["ratio"] == 1.0 and fast["backend"] == "fast" and fast["ratio"] > 0
+    assert torch["seeds"]["passages"] > 0 and torch["sample"]["passages"] >= 6
+    assert [r["passages"] for r in data["retrieval"]] == [40, 200]
+    for r in data["retrieval"]:
+        assert r["index_kind"] == "flat" and r["recall_at_10"] == 1.0 and r["top_k_agreement"] == 1.0
+        assert {"median", "p95", "n"} <= set(r["search"]) and r["search"]["n"] == 4
+    assert data["answer"]["first_token_s"]["n"] == 2 and len(data["answer"]["answers"]) == 2
+    assert data["reference"] is None  # the scripted generator has no llama.cpp model
+    assert data["bandwidth"]["gb_per_s"] > 0
+    rss = data["rss"]
+    assert 0 < rss["after_models_bytes"] <= rss["app_peak_bytes"] <= rss["overall_peak_bytes"]
+    names = [t["name"] for t in data["targets"]]
+    assert names[0].startswith("first token") and any(n.startswith("recall@10") for n in names)
+    by_name = {t["name"]: t for t in data["targets"]}
+    assert by_name["generation / raw llama.cpp"]["ok"] is None
+    assert "retrieve 200 passages" in render(report)
+
+
+def test_targets_pass_and_fail_by_the_issue_numbers() -> None:
+    report = {"answer": {"first_token_s": {"median": 6.0}}, "reference": {"ratios": {"gen_vs_raw": 0.95}},
+              "retrieval": [{"passages": 100_000, "search": {"p95": 0.040}, "recall_at_10": 0.94}],
+              "ingestion": {"backends": [{"backend": "torch", "ratio": 1.0}, {"backend": "onnx", "ratio": 3.5}]},
+              "rss": {"app_peak_bytes": 2.5e9}}
+    got = {t.name: t.ok for t in targets(report)}
+    assert got == {"first token, warm (s)": False, "generation / raw llama.cpp": True,
+                   "retrieval p95 at 100000 passages (ms)": True, "recall@10 vs exact at 100000": False,
+                   "ingestion / plain torch": True, "app peak RSS (GB)": True}
+
+
+def test_backends_put_torch_first_and_unknown_backends_are_refused() -> None:
+    settings = Settings()
+    assert backends(settings, None)[0] == "torch"
+    assert backends(settings, "onnx,torch") == ("torch", "onnx")
+    if not hasattr(settings, "embed_backend"):
+        with pytest.raises(InputError):
+            with_backend(settings, "onnx")
+    assert with_backend(settings, "torch") == settings
+
+
+def test_cli_parses_bench_flags() -> None:
+    args = build_parser().parse_args(["bench", "--sizes", "2000", "--skip-llm", "--json", "--report", "x"])
+    assert args.sizes == "2000" and args.skip_llm and args.json and args.report == Path("x")
