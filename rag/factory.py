@@ -5,7 +5,7 @@ from __future__ import annotations
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from rag.citations import CitationChecker
 from rag.generate import Generator, LlamaGenerator
-from rag.judge import LlmJudge
+from rag.judge import LlmJudge, LlmRelevance
 from rag.models import resolve_embedder, resolve_llm
 from rag.pipeline import Assistant
 from rag.retrieve import Retriever
@@ -43,4 +43,4 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
                               strong_threshold=settings.strong_support)
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
                      settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences,
-                     settings.verify)
+                     settings.verify, LlmRelevance(generator) if settings.llm_judge and settings.verify else None)

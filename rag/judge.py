@@ -32,3 +32,30 @@ class LlmJudge:
         ]
         reply = "".join(self.generator.stream(messages, max_tokens=3, temperature=0.0)).strip().lower()
         return reply.startswith(("yes", "ja"))
+
+
+RELEVANCE_SYSTEM = (
+    "You check whether an answer responds to a question. Reply with one word: yes if the answer gives the "
+    "information the question asks for (the person, number, place, time or reason asked about), otherwise no."
+)
+
+
+class LlmRelevance:
+    """Does the checked answer respond to the question at all?
+
+    Support checks cannot see that "40 trucks were sent" is true but answers
+    "how many people were detained?"; a small model, shown six similar
+    sentences, picks such a neighbour of the right one now and then.
+    """
+
+    def __init__(self, generator: Generator) -> None:
+        self.generator = generator
+
+    def __call__(self, question: str, answer: str) -> bool:
+        messages = [
+            {"role": "system", "content": RELEVANCE_SYSTEM},
+            {"role": "user", "content": f"Question: {question}\nAnswer: {answer}\n"
+                                        "Does the answer give what the question asks for? Reply yes or no."},
+        ]
+        reply = "".join(self.generator.stream(messages, max_tokens=3, temperature=0.0)).strip().lower()
+        return reply.startswith(("yes", "ja"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.citations import CheckCosts, CitationChecker, DraftSentence, Verdict, build_citations, render, split_answer
@@ -72,7 +72,7 @@ class Assistant:
     def __init__(self, retriever: Retriever, generator: Generator, checker: CitationChecker,
                  top_k: int = 6, evidence_sentences: int = 6, refuse_below: float = 0.30,
                  max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3,
-                 verify: bool = True) -> None:
+                 verify: bool = True, relevance: Callable[[str, str], bool] | None = None) -> None:
         self.retriever = retriever
         self.generator = generator
         self.checker = checker
@@ -83,6 +83,7 @@ class Assistant:
         self.temperature = temperature
         self.max_sentences = max_sentences
         self.verify = verify
+        self.relevance = relevance
 
     def warm_up(self) -> None:
         """Load both models and put the fixed prompt prefix into the KV cache.
@@ -138,8 +139,39 @@ class Assistant:
             total_s=done - started,
             tokens_per_s=(len(pieces) - 1) / gen_s if gen_s > 0 and len(pieces) > 1 else None,
         )
-        yield Done(self.assemble(question, raw, retrieval.evidence, lang, timings, query if previous else None,
-                                 self.verify))
+        standalone = query if previous else None
+        answer = self.assemble(question, raw, retrieval.evidence, lang, timings, standalone, self.verify)
+        yield Done(self._second_try(question, answer, retrieval.evidence, lang, standalone))
+
+    def _second_try(self, question: str, answer: Answer, evidence: Sequence[Evidence], lang: str,
+                    standalone: str | None) -> Answer:
+        """If the checked answer does not respond to the question, ask once more without the sources it used.
+
+        The retry keeps its result only when that one is supported and does
+        respond; otherwise the first answer stands. Its tokens are not
+        streamed: the final answer replaces the streamed text.
+        """
+        if self.relevance is None or answer.refused or not self.verify:
+            return answer
+        started = time.perf_counter()
+        plain = " ".join(s.text for s in answer.sentences)
+        checks = dict(answer.timings.checks)
+        checks["relevance_calls"] = checks.get("relevance_calls", 0.0) + 1
+        if self.relevance(question, plain):
+            return _add_time(answer, started, checks)
+        used = {n for s in answer.sentences for n in s.citations}
+        rest = [e for e in evidence if e.n not in used]
+        if not rest:
+            return _add_time(answer, started, checks)
+        renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
+        messages = build_messages(question, list(renumbered), self.retriever.snapshot.documents, lang)
+        raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
+        retry = self.assemble(question, raw, renumbered, lang, answer.timings, standalone, True)
+        checks["retries"] = checks.get("retries", 0.0) + 1
+        checks["relevance_calls"] += 1
+        if retry.refused or not self.relevance(question, " ".join(s.text for s in retry.sentences)):
+            return _add_time(answer, started, checks)
+        return _add_time(dataclasses.replace(retry, draft=f"{answer.draft}\n---\n{retry.draft}"), started, checks)
 
     def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str,
                  timings: Timings | None = None, standalone: str | None = None, verify: bool = True) -> Answer:
@@ -175,17 +207,29 @@ class Assistant:
         """One generation, assembled with and without verification: (verified, unverified)."""
         evidence: tuple[Evidence, ...] = ()
         final = None
+        streamed: list[str] = []
         for event in self.stream(question, history):
             if isinstance(event, Retrieved):
                 evidence = event.evidence
+            elif isinstance(event, Token):
+                streamed.append(event.text)
             elif isinstance(event, Done):
                 final = event.answer
         assert final is not None
         lang = detect_language(question)
         base = dataclasses.replace(final.timings, verify_s=None, checks={})
-        other = self.assemble(question, final.draft, evidence, lang, base, final.standalone_question,
+        other = self.assemble(question, "".join(streamed).strip(), evidence, lang, base, final.standalone_question,
                               verify=not final.verified)
         return (final, other) if final.verified else (other, final)
+
+
+def _add_time(answer: Answer, started: float, checks: dict[str, float]) -> Answer:
+    """The answer with the relevance check's time added to its verification time."""
+    spent = time.perf_counter() - started
+    checks["relevance_s"] = checks.get("relevance_s", 0.0) + spent
+    t = answer.timings
+    timings = dataclasses.replace(t, verify_s=(t.verify_s or 0.0) + spent, checks=checks)
+    return dataclasses.replace(answer, timings=timings)
 
 
 def unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) -> list[Verdict]:

@@ -29,29 +29,30 @@ never leave German words in an English answer.
 - Copy numbers, names and dates exactly from the sources. Never add a number, date or name that is not in them.
 - If no source is about the question at all, reply exactly: {REFUSAL_MARK}"""
 
-EXAMPLES: list[Message] = [
-    {"role": "user", "content": """Sources:
-[1] (2019-03, dpa) Der Bürgermeister besuchte am Dienstag den Hafen von Kiel.
-[2] (2019-03, Reuters) Bei dem Besuch sagte er der Werft 12,5 Millionen Euro für neue Kräne zu.
-[3] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.
+def user_message(question: str, sources: list[str], lang: str) -> str:
+    """The question, the numbered sources, then the question again.
 
-Question: What did the mayor promise the shipyard?
-Answer in English."""},
+    Read first, the question tells a small model what to look for in the
+    sources; repeated last, it is what the answer follows on from.
+    """
+    return (f"Question: {question}\n\nSources:\n" + "\n".join(sources)
+            + f"\n\nQuestion: {question}\nAnswer in {LANGUAGE_NAMES[lang]}.")
+
+
+EXAMPLES: list[Message] = [
+    {"role": "user", "content": user_message("What did the mayor promise the shipyard?", [
+        "[1] (2019-03, dpa) Der Bürgermeister besuchte am Dienstag den Hafen von Kiel.",
+        "[2] (2019-03, Reuters) Bei dem Besuch sagte er der Werft 12,5 Millionen Euro für neue Kräne zu.",
+        "[3] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an."], "en")},
     {"role": "assistant", "content": "He promised the shipyard 12.5 million euros for new cranes [2]. "
                                      "He made the promise while visiting the port of Kiel on Tuesday [1]."},
-    {"role": "user", "content": """Sources:
-[1] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.
-[2] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen bestreikt werden.
-
-Question: Who announced the strikes?
-Answer in English."""},
+    {"role": "user", "content": user_message("Who announced the strikes?", [
+        "[1] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.",
+        "[2] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen bestreikt werden."], "en")},
     {"role": "assistant", "content": "The union leader Anna Berg announced the strikes [1]."},
-    {"role": "user", "content": """Sources:
-[1] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden.
-[2] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.
-
-Question: Wann sollen die Häfen bestreikt werden?
-Answer in German."""},
+    {"role": "user", "content": user_message("Wann sollen die Häfen bestreikt werden?", [
+        "[1] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden.",
+        "[2] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an."], "de")},
     {"role": "assistant", "content": "Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden [1]."},
 ]
 
@@ -86,6 +87,5 @@ def build_messages(question: str, evidence: list[Evidence], documents: dict[str,
     it, not as an earlier question: shown one, the small model answered that.
     """
     lines = [f"[{e.n}] {source_header(documents[e.passage.doc_id])}{e.sentence.text}" for e in evidence]
-    user = ("Sources:\n" + "\n".join(lines) + f"\n\nQuestion: {question}\n"
-            f"Answer in {LANGUAGE_NAMES[lang]}.")
-    return [{"role": "system", "content": SYSTEM}, *EXAMPLES, {"role": "user", "content": user}]
+    return [{"role": "system", "content": SYSTEM}, *EXAMPLES,
+            {"role": "user", "content": user_message(question, lines, lang)}]

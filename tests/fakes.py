@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from rag.generate import Message
-from rag.judge import JUDGE_SYSTEM
+from rag.judge import JUDGE_SYSTEM, RELEVANCE_SYSTEM
 from rag.textnorm import tokens
 
 FAKE_EMBEDDER_ID = "fake:hash-64"
@@ -84,13 +84,16 @@ class ScriptedGenerator:
     """Implements ``rag.generate.Generator``: streams a scripted answer in small pieces."""
 
     def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5,
-                 judge: Callable[[str, str], bool] | None = None) -> None:
+                 judge: Callable[[str, str], bool] | None = None,
+                 relevant: Callable[[str, str], bool] | None = None) -> None:
         self.answer = answer
         self._model_id = model_id
         self.piece_chars = piece_chars
         self.calls: list[dict[str, object]] = []
         self.judge = judge or overlap_judge
         self.judge_calls: list[tuple[str, str]] = []
+        self.relevant = relevant or (lambda question, answer: True)
+        self.relevance_calls: list[tuple[str, str]] = []
 
     @property
     def model_id(self) -> str:
@@ -110,6 +113,11 @@ class ScriptedGenerator:
             self.judge_calls.append((claim, passage))
             yield "yes" if self.judge(claim, passage) else "no"
             return
+        if msgs and msgs[0]["content"] == RELEVANCE_SYSTEM:
+            question, answer = _RELEVANCE_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
+            self.relevance_calls.append((question, answer))
+            yield "yes" if self.relevant(question, answer) else "no"
+            return
         self.calls.append({"messages": msgs, "max_tokens": max_tokens, "temperature": temperature})
         text = self.answer(msgs) if callable(self.answer) else self.answer
         for i in range(0, len(text), self.piece_chars):
@@ -117,6 +125,7 @@ class ScriptedGenerator:
 
 
 _JUDGE_USER = re.compile(r"^Passage: (.*)\nClaim: (.*)\n", re.S)
+_RELEVANCE_USER = re.compile(r"^Question: (.*)\nAnswer: (.*)\n", re.S)
 
 
 def overlap_judge(claim: str, passage: str) -> bool:

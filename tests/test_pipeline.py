@@ -54,8 +54,8 @@ def test_generator_gets_numbered_sources(make_assistant: MakeAssistant) -> None:
     assert messages[0] == {"role": "system", "content": SYSTEM}
     user = messages[-1]
     assert user["role"] == "user"
-    assert user["content"].startswith("Sources:\n[1] ")
-    assert f"Question: {DE_QUESTION}\n" in user["content"]
+    assert user["content"].startswith(f"Question: {DE_QUESTION}\n\nSources:\n[1] ")
+    assert user["content"].endswith(f"\n\nQuestion: {DE_QUESTION}\nAnswer in German.")
     numbered = sources_in(messages)
     assert sorted(numbered) == [e.n for e in evidence] == list(range(1, len(evidence) + 1))
     for e in evidence:
@@ -297,7 +297,50 @@ def test_check_costs_are_recorded(make_assistant: MakeAssistant) -> None:
     gen = ScriptedGenerator(echo_sources(1))
     ans = make_assistant(gen).ask(DE_QUESTION)
     checks = ans.timings.checks
-    assert set(checks) == {"rules_s", "embedding_s", "llm_judge_s", "llm_judge_calls"}
+    assert set(checks) == {"rules_s", "embedding_s", "llm_judge_s", "llm_judge_calls", "relevance_s",
+                           "relevance_calls"}
     assert checks["llm_judge_calls"] == len(gen.judge_calls)
+    assert checks["relevance_calls"] == len(gen.relevance_calls) == 1
     assert ans.timings.verify_s is not None
     assert ans.timings.verify_s >= checks["embedding_s"] + checks["llm_judge_s"]
+
+
+# ---------------------------------------------------------------- second try when the answer misses the question
+
+
+def _first_then_other(msgs: list[Message]) -> str:
+    """Answers from the first source shown; a retry sees a different first source."""
+    n, text = next(iter(sources_in(msgs).items()))
+    return f"{text} [{n}]"
+
+
+def test_an_answer_that_misses_the_question_is_retried_without_its_sources(make_assistant: MakeAssistant) -> None:
+    seen: list[str] = []
+
+    def relevant(question: str, answer: str) -> bool:
+        seen.append(answer)
+        return len(seen) > 1
+
+    gen = ScriptedGenerator(_first_then_other, relevant=relevant)
+    ans = make_assistant(gen).ask(DE_QUESTION)
+    assert len(gen.calls) == 2
+    first, second = (sources_in(c["messages"]) for c in gen.calls)  # type: ignore[arg-type]
+    assert first[1] not in second.values()
+    assert not ans.refused and first[1][:40] not in ans.answer and second[1][:40] in ans.answer
+    assert ans.timings.checks["retries"] == 1 and ans.timings.checks["relevance_calls"] == 2
+
+
+def test_the_first_answer_stands_when_the_retry_is_no_better(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(_first_then_other, relevant=lambda q, a: False)
+    ans = make_assistant(gen).ask(DE_QUESTION)
+    assert len(gen.calls) == 2
+    assert sources_in(gen.calls[0]["messages"])[1][:40] in ans.answer  # type: ignore[arg-type]
+
+
+def test_no_retry_for_relevant_answers_or_without_verification(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(_first_then_other)
+    make_assistant(gen).ask(DE_QUESTION)
+    assert len(gen.calls) == 1 and len(gen.relevance_calls) == 1
+    gen = ScriptedGenerator(_first_then_other, relevant=lambda q, a: False)
+    make_assistant(gen, verify=False).ask(DE_QUESTION)
+    assert len(gen.calls) == 1 and gen.relevance_calls == []
