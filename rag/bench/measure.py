@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from embeddings.embedder import Embedder
+from embeddings.index import FaissIndex
 from rag.bench.stats import Summary, summarize
 from rag.bench.synthetic import Pool, synthetic_corpus
 from rag.ingest import Ingestor
@@ -26,6 +27,7 @@ from rag.store import Store
 from rag.types import Document
 
 T = TypeVar("T")
+EF_SWEEP = (16, 32, 64, 96, 128, 256)
 
 
 def timed(fn: Callable[[], T]) -> tuple[T, float]:
@@ -74,9 +76,11 @@ class RetrievalAtSize:
     recall_at_10: float
     top_k_agreement: float
     agreement_queries: int
+    ef_sweep: tuple[dict[str, float], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
+        out["ef_sweep"] = list(self.ef_sweep)
         for key in ("search", "dense", "lexical"):
             out[key] = getattr(self, key).to_json()
         return out
@@ -107,9 +111,21 @@ def retrieval_at_size(pool: Pool, n: int, queries: Sequence[str], qvecs: np.ndar
         started = time.perf_counter()
         retriever.lexical_ranking(query, retriever.candidates)
         lexical_t.append(time.perf_counter() - started)
-    _, approx = index.search(qvecs, 10)
     _, exact = corpus.exact.search(qvecs, 10)
-    recall = float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact, strict=True)]))
+    recall = _recall(index, qvecs, exact)
+    sweep = []
+    chosen_ef = index.ef_search
+    if chosen_ef is not None:
+        for ef in EF_SWEEP:
+            index.ef_search = ef
+            times = []
+            for v in qvecs:
+                started = time.perf_counter()
+                index.search(v[None, :], retriever.candidates)
+                times.append(time.perf_counter() - started)
+            sweep.append({"ef_search": ef, "recall_at_10": _recall(index, qvecs, exact),
+                          "dense_p95_s": summarize(times).p95})
+        index.ef_search = chosen_ef
     exact_path = copy.copy(retriever)
     exact_path.snapshot = dataclasses.replace(corpus.snapshot, passage_index=corpus.exact)
     exact_path.sentence_scan_max = len(corpus.snapshot.sentence_vectors)
@@ -123,8 +139,13 @@ def retrieval_at_size(pool: Pool, n: int, queries: Sequence[str], qvecs: np.ndar
         ef_search=index.ef_search, corpus_build_s=corpus_s, index_build_s=corpus.build_index_s,
         retriever_build_s=retriever_s, search=summarize(search_t), dense=summarize(dense_t),
         lexical=summarize(lexical_t), recall_at_10=recall, top_k_agreement=float(np.mean(agree)) if agree else 1.0,
-        agreement_queries=len(agree),
+        agreement_queries=len(agree), ef_sweep=tuple(sweep),
     )
+
+
+def _recall(index: FaissIndex, qvecs: np.ndarray, exact: np.ndarray, k: int = 10) -> float:
+    _, approx = index.search(qvecs, k)
+    return float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact, strict=True)]))
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,12 @@ class LlamaSpeed:
 def raw_llama_speed(llm: Any, text: str, prompt_tokens: int = 700, gen_tokens: int = 64) -> LlamaSpeed:
     """Prompt processing of ``prompt_tokens`` tokens of ``text`` in one ``eval``, then greedy decoding.
 
-    Decoding picks the argmax of the logits llama.cpp returns, so no sampler
-    cost is counted: this is the engine's own speed at that context length.
+    Decoding picks the argmax of the last token's logits straight from the
+    llama.cpp context, so no sampler cost is counted: this is the engine's own
+    speed at that context length.
     """
+    import llama_cpp
+
     tokens = llm.tokenize(text.encode("utf-8"), add_bos=True)
     while len(tokens) < prompt_tokens:
         tokens = tokens + tokens[1:]
@@ -41,7 +44,8 @@ def raw_llama_speed(llm: Any, text: str, prompt_tokens: int = 700, gen_tokens: i
     prompt_s = time.perf_counter() - started
     started = time.perf_counter()
     for _ in range(gen_tokens):
-        llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
+        logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits(llm.ctx), shape=(llm.n_vocab(),))
+        llm.eval([int(np.argmax(logits))])
     gen_s = time.perf_counter() - started
     llm.reset()
     return LlamaSpeed(len(tokens), prompt_s, len(tokens) / prompt_s, gen_tokens, gen_s, gen_tokens / gen_s)

@@ -85,6 +85,9 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     f"{kind}; recall@10 {r['recall_at_10']:.3f}; top-8 agreement {r['top_k_agreement']:.3f}"))
         out.append((f"  dense FAISS only at {n} (ms)", _f(r["dense"]["median"], 1000, 2),
                     _f(r["dense"]["p95"], 1000, 2), f"index build {r['index_build_s']:.1f}s"))
+        for e in r.get("ef_sweep") or []:
+            out.append((f"  HNSW efSearch={e['ef_search']} at {n}", "", _f(e["dense_p95_s"], 1000, 2),
+                        f"recall@10 {e['recall_at_10']:.3f}"))
         out.append((f"  BM25 only at {n} (ms)", _f(r["lexical"]["median"], 1000, 2),
                     _f(r["lexical"]["p95"], 1000, 2), f"retriever build {r['retriever_build_s']:.1f}s"))
     ans, ref = report.get("answer"), report.get("reference")

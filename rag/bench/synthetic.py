@@ -123,9 +123,7 @@ def synthetic_corpus(pool: Pool, n: int, workdir: Path, seed: int = 0, chunk: in
         base = pool.vectors[picks[start:start + chunk]]
         sent_vecs[start:start + len(base)] = _unit(base + sigma * rng.standard_normal(base.shape, dtype=np.float32))
     sent_vecs.flush()
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    means = np.add.reduceat(pool.vectors[picks], starts, axis=0) if n else np.zeros((0, dim), np.float32)
-    p_vecs = _unit(_unit(means) + sigma * rng.standard_normal(means.shape, dtype=np.float32))
+    p_vecs = _passage_vectors(pool, counts, picks, rng, sigma)
     snapshot = _snapshot(texts, counts, np.load(workdir / f"sentences-{n}.npy", mmap_mode="r"), dim)
     exact = FaissIndex(dim)
     exact.add(np.arange(n, dtype=np.int64), p_vecs)
@@ -136,6 +134,21 @@ def synthetic_corpus(pool: Pool, n: int, workdir: Path, seed: int = 0, chunk: in
     snap = Snapshot(snapshot.manifest, snapshot.documents, snapshot.passages, snapshot.sentence_ids, chosen,
                     snapshot.sentence_vectors)
     return SyntheticCorpus(snap, exact, p_vecs, build_s)
+
+
+def _passage_vectors(pool: Pool, counts: np.ndarray, picks: np.ndarray, rng: np.random.Generator,
+                     sigma: float, chunk: int = 10_000) -> np.ndarray:
+    """Noisy normalised means of each passage's real sentence vectors, ``chunk`` passages at a time."""
+    dim = pool.vectors.shape[1]
+    out = np.zeros((len(counts), dim), np.float32)
+    ends = np.cumsum(counts)
+    for a in range(0, len(counts), chunk):
+        b = min(a + chunk, len(counts))
+        lo = int(ends[a - 1]) if a else 0
+        local = np.concatenate([[0], ends[a:b - 1] - lo]).astype(np.int64)
+        means = np.add.reduceat(pool.vectors[picks[lo:int(ends[b - 1])]], local, axis=0)
+        out[a:b] = _unit(_unit(means) + sigma * rng.standard_normal(means.shape, dtype=np.float32))
+    return out
 
 
 def _snapshot(texts: list[list[str]], counts: np.ndarray, sent_vecs: np.ndarray, dim: int) -> Snapshot:
