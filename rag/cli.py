@@ -130,12 +130,12 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.factory import build_embedder, build_store
+    from rag.factory import build_embed_cache, build_embedder, build_store
     from rag.ingest import Ingestor, tqdm_progress
 
     paths = args.paths or ([] if args.remove else [DEFAULT_SEEDS])
     ingestor = Ingestor(build_store(settings), build_embedder(settings), settings.chunk_chars,
-                        progress=tqdm_progress("embedding"))
+                        progress=tqdm_progress("embedding"), cache=build_embed_cache(settings))
     report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove)
     for path, why in report.failed:
         print(f"skipped {path}: {why}", file=sys.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from rag.citations import CitationChecker
+from rag.embed_cache import EmbeddingCache
+from rag.errors import InputError
 from rag.generate import Generator, LlamaGenerator
 from rag.judge import LlmJudge, LlmRelevance
 from rag.models import resolve_embedder, resolve_llm
@@ -12,9 +14,26 @@ from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Store
 
+EMBED_BACKENDS = ("torch", "onnx-int8")
+
 
 def build_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
+    """``torch``: the float model as published; ``onnx-int8``: its int8 ONNX export, built once."""
+    if settings.embed_backend == "torch":
+        return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
+    if settings.embed_backend == "onnx-int8":
+        from embeddings.onnx_embedder import OnnxEmbedder
+        from embeddings.onnx_export import ensure_int8
+
+        source = resolve_embedder(settings)
+        cache = settings.models_dir / "onnx"
+        return OnnxEmbedder(source, lambda: ensure_int8(source, cache, settings.threads),
+                            f"st:{source.name}+onnx-int8", settings.threads, settings.embed_batch)
+    raise InputError(f"embed_backend {settings.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
+
+
+def build_embed_cache(settings: Settings) -> EmbeddingCache:
+    return EmbeddingCache(settings.embed_cache_path)
 
 
 def build_generator(settings: Settings) -> Generator:

@@ -18,6 +18,7 @@ import numpy as np
 from embeddings.embedder import Embedder
 from embeddings.index import FaissIndex
 from rag.chunk import CHUNKER_VERSION, chunk_document
+from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, RagError
 from rag.parse import iter_files, parse_file
 from rag.store import Manifest, Snapshot, Store, library_versions
@@ -35,6 +36,7 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     passages_embedded: int = 0
     sentences_embedded: int = 0
+    cached: int = 0
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -43,17 +45,19 @@ class IngestReport:
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
         rate = self.passages_embedded / self.seconds if self.seconds and self.passages_embedded else 0.0
+        reused = f", {self.cached} texts from the embedding cache" if self.cached else ""
         return (f"ingest: {', '.join(parts)}; embedded {self.passages_embedded} passages and "
-                f"{self.sentences_embedded} sentences in {self.seconds:.1f}s ({rate:.1f} passages/s)")
+                f"{self.sentences_embedded} sentences in {self.seconds:.1f}s ({rate:.1f} passages/s{reused})")
 
 
 class Ingestor:
     def __init__(self, store: Store, embedder: Embedder, chunk_chars: int = 500,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, cache: EmbeddingCache | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.progress = progress
+        self.cache = cache
 
     def _same_chunks(self, previous: Snapshot | None) -> bool:
         """Old passages are reusable only if the same chunker with the same size made them."""
@@ -158,7 +162,7 @@ class Ingestor:
         texts_p = [passages[i].text for i in to_embed_p]
         flat_sents = [s for p in passages for s in p.sentences]
         texts_s = [flat_sents[i].text for i in to_embed_s]
-        vectors = self._embed(texts_p + texts_s)
+        vectors = self._embed(texts_p + texts_s, report)
         for i, vec in zip(to_embed_p, vectors[: len(texts_p)], strict=True):
             p_vecs[i] = vec
         for i, vec in zip(to_embed_s, vectors[len(texts_p):], strict=True):
@@ -177,17 +181,30 @@ class Ingestor:
         )
         return Snapshot(manifest, dict(docs), passages, sentence_ids, index, sent_matrix)
 
-    def _embed(self, texts: list[str], batch: int = 32) -> np.ndarray:
+    def _embed(self, texts: list[str], report: IngestReport, batch: int = 32) -> np.ndarray:
+        """Vectors for ``texts``: each distinct text once, cached ones reused, the rest by length.
+
+        Batches are formed after sorting all missing texts by length, so padding stays small;
+        each finished batch goes into the cache at once, so an interrupted run loses at most one.
+        """
         if not texts:
             return np.zeros((0, self.embedder.dimension), np.float32)
-        out = []
-        for start in range(0, len(texts), batch):
-            if self.progress:
-                self.progress(start, len(texts))
-            out.append(self.embedder.embed_documents(texts[start:start + batch]))
+        unique = list(dict.fromkeys(texts))
+        model = self.embedder.model_id
+        known = self.cache.get(model, unique, self.embedder.dimension) if self.cache is not None else {}
+        report.cached = len(known)
+        missing = sorted((t for t in unique if t not in known), key=len)
         if self.progress:
-            self.progress(len(texts), len(texts))
-        return np.concatenate(out)
+            self.progress(len(known), len(unique))
+        for start in range(0, len(missing), batch):
+            chunk = missing[start:start + batch]
+            vectors = self.embedder.embed_documents(chunk)
+            if self.cache is not None:
+                self.cache.put(model, chunk, vectors)
+            known.update(zip(chunk, vectors, strict=True))
+            if self.progress:
+                self.progress(len(known), len(unique))
+        return np.stack([known[t] for t in texts]).astype(np.float32)
 
 
 def _sort_into(report: IngestReport, doc: Document, prior: Document | None, same_chunks: bool) -> None:
@@ -212,14 +229,18 @@ def _under(path: Path, roots: list[Path]) -> bool:
 
 
 def tqdm_progress(label: str) -> Progress:
-    """A progress callback drawing a tqdm bar with an ETA on stderr."""
+    """A progress callback drawing a tqdm bar with texts/s and an ETA on stderr.
+
+    The first call may already count texts (found in the embedding cache); they are the bar's
+    starting point, so the rate and ETA reflect only the texts embedded now.
+    """
     from tqdm import tqdm
 
     bar: list[tqdm] = []
 
     def update(done: int, total: int) -> None:
         if not bar:
-            bar.append(tqdm(total=total, desc=label, unit="text", file=sys.stderr, leave=True))
+            bar.append(tqdm(total=total, initial=done, desc=label, unit="text", file=sys.stderr, leave=True))
         bar[0].update(done - bar[0].n)
         if done >= total:
             bar[0].close()

@@ -44,6 +44,7 @@ class Settings:
     drop_unsupported: bool = True
     llm_judge: bool = True
     embed_batch: int = 16
+    embed_backend: str = "torch"
 
     @property
     def models_dir(self) -> Path:
@@ -52,6 +53,10 @@ class Settings:
     @property
     def downloads_dir(self) -> Path:
         return self.home / "downloads"
+
+    @property
+    def embed_cache_path(self) -> Path:
+        return self.home / "cache" / "embeddings.sqlite"
 
     @property
     def index_path(self) -> Path:

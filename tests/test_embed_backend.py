@@ -1,0 +1,79 @@
+"""Choosing the embedder backend: settings, ids that keep indexes apart, the cached ONNX export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.onnx_embedder import OnnxEmbedder, read_prompts
+from embeddings.onnx_export import META_FILE, MODEL_FILE, ensure_int8, export_dir
+from rag.errors import InputError
+from rag.factory import build_embedder
+from rag.settings import Settings
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    """A stand-in sentence-transformers folder: the files the backends read before loading weights."""
+    folder = tmp_path / "models" / "tiny-embedder"
+    folder.mkdir(parents=True)
+    (folder / "modules.json").write_text("[]")
+    (folder / "model.safetensors").write_bytes(b"0" * 64)
+    (folder / "config_sentence_transformers.json").write_text(
+        json.dumps({"prompts": {"query": "task: search result | query: ", "document": "title: none | text: "}}))
+    return folder
+
+
+def test_backend_is_read_from_the_environment() -> None:
+    assert Settings.from_env({"RAG_EMBED_BACKEND": "torch"}).embed_backend == "torch"
+    assert Settings.from_env({"RAG_EMBED_BACKEND": "onnx-int8"}).embed_backend == "onnx-int8"
+
+
+def test_backends_have_different_model_ids_and_nothing_is_exported_up_front(settings: Settings,
+                                                                           model_dir: Path) -> None:
+    torch_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="torch"))
+    onnx_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
+    assert isinstance(torch_emb, SentenceTransformerEmbedder) and isinstance(onnx_emb, OnnxEmbedder)
+    assert torch_emb.model_id == "st:tiny-embedder"
+    assert onnx_emb.model_id == "st:tiny-embedder+onnx-int8", "int8 vectors must not mix with float ones"
+    assert not (settings.models_dir / "onnx").exists()
+
+
+def test_unknown_backend_is_an_input_error(settings: Settings, model_dir: Path) -> None:
+    with pytest.raises(InputError, match="embed_backend 'gpu'"):
+        build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="gpu"))
+
+
+def test_onnx_embedder_uses_the_models_prompts(model_dir: Path) -> None:
+    assert read_prompts(model_dir)["document"] == "title: none | text: "
+    assert read_prompts(model_dir.parent) == {}
+
+
+def test_export_folder_is_keyed_by_model_path_and_weights(tmp_path: Path, model_dir: Path) -> None:
+    first = export_dir(tmp_path / "onnx", model_dir)
+    assert first.name.startswith("tiny-embedder-int8-")
+    (model_dir / "model.safetensors").write_bytes(b"0" * 65)
+    assert export_dir(tmp_path / "onnx", model_dir) != first
+
+
+def test_finished_export_is_reused_without_exporting(tmp_path: Path, model_dir: Path) -> None:
+    cache = tmp_path / "onnx"
+    dest = export_dir(cache, model_dir)
+    dest.mkdir(parents=True)
+    (dest / MODEL_FILE).write_bytes(b"onnx")
+    (dest / META_FILE).write_text("{}")
+    assert ensure_int8(model_dir, cache) == dest / MODEL_FILE
+
+
+def test_unfinished_export_is_not_used(tmp_path: Path, model_dir: Path) -> None:
+    """A folder without its metadata (written last) is an interrupted export: export again (torch is blocked here)."""
+    cache = tmp_path / "onnx"
+    dest = export_dir(cache, model_dir)
+    dest.mkdir(parents=True)
+    (dest / MODEL_FILE).write_bytes(b"half")
+    with pytest.raises(ImportError):
+        ensure_int8(model_dir, cache)
+    assert not list(cache.glob(".tmp-*")), "the temporary export folder is cleaned up"
