@@ -174,7 +174,7 @@ class CitationChecker:
         costs = costs if costs is not None else CheckCosts()
         started, before = time.perf_counter(), costs.embedding_s + costs.judge_s
         by_n = {e.n: e for e in evidence}
-        drafts = [drop_invented_years(d, evidence, question) for d in drafts]
+        drafts = [drop_invented_years(join_split_numbers(d, evidence), evidence, question) for d in drafts]
         t = time.perf_counter()
         sims = self.similarity([with_context(d.text, question) for d in drafts], evidence)
         costs.embedding_s += time.perf_counter() - t
@@ -191,6 +191,18 @@ class CitationChecker:
             costs.judge_s += time.perf_counter() - t
             costs.judge_calls += 1
 
+    def _supported(self, claim: str, e: Evidence, costs: CheckCosts) -> bool:
+        """The judge on the quoted sentence and, if it says no, on the whole passage.
+
+        The quote alone misses what its neighbours say ("Das kündigte Lawrow
+        an" needs the sentence before and after); the passage is what a
+        reader opens, and what the judge was validated on.
+        """
+        quoted = judged_text(e)
+        if self._judged(claim, quoted, costs):
+            return True
+        return e.passage.text != quoted and self._judged(claim, e.passage.text, costs)
+
     def _check_one(self, draft: DraftSentence, sims: np.ndarray, evidence: Sequence[Evidence],
                    by_n: dict[int, Evidence], question: str, costs: CheckCosts) -> Verdict:
         claim_numbers = numbers(draft.text) - numbers(question)
@@ -206,8 +218,7 @@ class CitationChecker:
         close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= floor]
         if self.judge:
             claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
-            close = [n for n in close
-                     if scores[n] >= self.strong_threshold or self._judged(claim, judged_text(by_n[n]), costs)]
+            close = [n for n in close if scores[n] >= self.strong_threshold or self._supported(claim, by_n[n], costs)]
         carried = {n: carries(n) for n in close}
         supported = [n for n in close if carried[n] or not needed]
         if needed - set().union(*carried.values()):
@@ -216,7 +227,7 @@ class CitationChecker:
             ranked = sorted(by_n, key=lambda n: -scores[n])[: 2 if self.judge else 1]
             for best in ranked:
                 if n_ok := (carries(best) == needed and scores[best] >= self.fallback_threshold):
-                    n_ok = self._judged(draft.text, judged_text(by_n[best]), costs) if self.judge else n_ok
+                    n_ok = self._supported(draft.text, by_n[best], costs) if self.judge else n_ok
                 if n_ok:
                     supported = [best]
                     break
@@ -254,6 +265,21 @@ def drop_invented_years(draft: DraftSentence, evidence: Sequence[Evidence], ques
     if numbers(text) - known:
         return draft
     return DraftSentence(text, draft.cited)
+
+
+def join_split_numbers(draft: DraftSentence, evidence: Sequence[Evidence]) -> DraftSentence:
+    """Rejoin a number the model split at its thousands separator ("200, 000" -> "200,000").
+
+    Only when the joined number stands in a source, so "August 9, 200 people" stays as it is.
+    """
+    known = set().union(*(numbers(e.passage.text) for e in evidence)) if evidence else set()
+
+    def join(m: re.Match[str]) -> str:
+        joined = f"{m.group(1)}{m.group(2)}{m.group(3)}"
+        return joined if numbers(joined) <= known and not numbers(m.group(3)) <= known else m.group(0)
+
+    text = re.sub(r"(?<![\d.,])(\d{1,3})([.,]) (\d{3})(?![\d])", join, draft.text)
+    return draft if text == draft.text else DraftSentence(text, draft.cited)
 
 
 def judged_text(e: Evidence) -> str:

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from rag.citations import CitationChecker, DraftSentence, build_citations, names, render, split_answer
+from rag.citations import (
+    CitationChecker,
+    DraftSentence,
+    build_citations,
+    join_split_numbers,
+    names,
+    render,
+    split_answer,
+)
 from rag.types import AnswerSentence, Document, Evidence, Passage, Sentence
 
 # ---------------------------------------------------------------- split_answer
@@ -251,4 +259,46 @@ def test_invented_year_is_removed_not_the_sentence() -> None:
 
 def test_invented_year_next_to_an_invented_count_keeps_the_sentence_unsupported() -> None:
     [v] = check("In 2021, 85 percent voted for him [1].", {("In 2021, 85 percent voted for him.", 1): 0.8})
+    assert not v.sentence.supported
+
+
+def test_a_number_split_at_its_thousands_separator_is_rejoined_and_checked() -> None:
+    claim = "About 200,000 people protested."
+    [v] = check("About 200, 000 people protested [3].", {(claim, 3): 0.8})
+    assert v.sentence.supported and v.sentence.text == claim and v.sentence.citations == (3,)
+    kept = join_split_numbers(DraftSentence("On August 9, 200 people came.", (1,)), make_evidence())
+    assert kept.text == "On August 9, 200 people came."
+
+
+def _passage_evidence() -> list[Evidence]:
+    """One evidence sentence whose passage says more than the sentence and the one before it."""
+    texts = ["Belarus bekommt Besuch.", "Das kündigte Außenminister Sergej Lawrow an.",
+             "Der Gast ist Regierungschef Michail Mischustin."]
+    sents, start = [], 0
+    for t in texts:
+        sents.append(Sentence(t, start, start + len(t)))
+        start += len(t) + 1
+    passage = Passage(0, "001_x", 0, " ".join(texts), 0, start - 1, tuple(sents))
+    return [Evidence(n=1, passage=passage, sentence=sents[1], score=0.6, sentence_id=1)]
+
+
+def test_judge_gets_a_second_look_at_the_whole_passage() -> None:
+    asked: list[str] = []
+
+    def judge(claim: str, text: str) -> bool:
+        asked.append(text)
+        return "Mischustin" in text
+
+    claim = "Sergej Lawrow announced the visit of Prime Minister Mischustin."
+    checker = CitationChecker(Table({(claim, 1): 0.5}), threshold=0.55, judge=judge)
+    [v] = checker.check([DraftSentence(claim, (1,))], _passage_evidence(), "Q?")
+    assert v.sentence.supported and v.sentence.citations == (1,)
+    assert asked == ["Belarus bekommt Besuch. Das kündigte Außenminister Sergej Lawrow an.",
+                     _passage_evidence()[0].passage.text]
+
+
+def test_a_judge_that_says_no_twice_leaves_the_sentence_unsupported() -> None:
+    claim = "Sergej Lawrow announced the visit of Prime Minister Mischustin."
+    checker = CitationChecker(Table({(claim, 1): 0.5}), threshold=0.55, judge=lambda c, t: False)
+    [v] = checker.check([DraftSentence(claim, (1,))], _passage_evidence(), "Q?")
     assert not v.sentence.supported
