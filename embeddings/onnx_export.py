@@ -68,6 +68,7 @@ def ensure_int8(source: Path, cache: Path, threads: int = 2) -> Path:
             _fsync(tmp / META_FILE)
             if dest.exists():
                 shutil.rmtree(dest)
+            tmp.chmod(0o755)
             os.replace(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -44,7 +44,7 @@ class Settings:
     drop_unsupported: bool = True
     llm_judge: bool = True
     embed_batch: int = 16
-    embed_backend: str = "torch"
+    embed_backend: str = "onnx-int8"
 
     @property
     def models_dir(self) -> Path:

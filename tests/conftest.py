@@ -37,7 +37,7 @@ def _isolated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     # A None entry makes any import of these fail at once instead of loading weights.
-    for module in ("llama_cpp", "sentence_transformers", "torch", "transformers"):
+    for module in ("llama_cpp", "sentence_transformers", "torch", "transformers", "onnxruntime"):
         monkeypatch.setitem(sys.modules, module, None)
 
 

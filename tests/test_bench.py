@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def test_backends_put_torch_first_and_unknown_backends_are_refused() -> None:
     if not hasattr(settings, "embed_backend"):
         with pytest.raises(InputError):
             with_backend(settings, "onnx")
-    assert with_backend(settings, "torch") == settings
+    assert with_backend(settings, "torch") == dataclasses.replace(settings, embed_backend="torch")
 
 
 def test_cli_parses_bench_flags() -> None:

@@ -28,6 +28,7 @@ def model_dir(tmp_path: Path) -> Path:
 
 
 def test_backend_is_read_from_the_environment() -> None:
+    assert Settings().embed_backend == "onnx-int8"
     assert Settings.from_env({"RAG_EMBED_BACKEND": "torch"}).embed_backend == "torch"
     assert Settings.from_env({"RAG_EMBED_BACKEND": "onnx-int8"}).embed_backend == "onnx-int8"
 
