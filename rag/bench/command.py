@@ -43,13 +43,14 @@ def with_backend(settings: Settings, backend: str) -> Settings:
 
 
 def real_parts(settings: Settings) -> Parts:
-    from rag.eval.xquad import load_xquad
+    from rag.eval.xquad import load_xquad, xquad_index_dir
     from rag.factory import build_assistant, build_embedder, build_generator
     from rag.models import resolve_llm
 
     seeds_store = Store(settings.index_path)
     snapshots = [seeds_store.load()]
-    xquad_store = Store(settings.home / "xquad-index")
+    seeds_id = snapshots[0].manifest.embedder
+    xquad_store = Store(xquad_index_dir(settings, seeds_id))
     if xquad_store.exists():
         snapshots.append(xquad_store.load())
     _, questions = load_xquad()

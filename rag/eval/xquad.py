@@ -46,10 +46,15 @@ def load_xquad(folder: Path | None = None) -> tuple[list[dict[str, Any]], list[d
     return _jsonl(p), _jsonl(q)
 
 
+def xquad_index_dir(settings: Settings, embedder_id: str) -> Path:
+    """One XQuAD index folder per embedder, so switching backends never meets a refused index."""
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in embedder_id)
+    return settings.home / f"xquad-index-{slug}"
+
+
 def build_index(settings: Settings, embedder: Embedder, passages: list[dict[str, Any]]) -> Store:
-    """Index the passages as documents (``text`` only) in a folder of their own, once."""
-    root = settings.home / "xquad-index"
-    store = Store(root)
+    """Index the passages as documents (``text`` only) in a folder of their own per embedder, once."""
+    store = Store(xquad_index_dir(settings, embedder.model_id))
     docs = [Document(doc_id=p["id"], path="", text=p["text"], title=p["title"],
                      content_hash=hashlib.sha256(p["text"].encode()).hexdigest()) for p in passages]
     Ingestor(store, embedder, settings.chunk_chars, tqdm_progress("xquad embedding")).ingest_documents(docs)
