@@ -43,6 +43,8 @@ EXONYMS = {fold(k): v for k, v in {
 _NOT_NAMES = set("""
 president prime minister spokesman spokeswoman chancellor secretary government state head leader according
 however also opposition alliance army police union
+vice deputy former foreign defence defense security service services council committee commission office
+department agency parliament court party forces ministry
 """.split())
 _SENTENCE_STARTERS = set("""
 the a an he she it they this that these in on at after before but and his her their its there what when where

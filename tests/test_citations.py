@@ -302,3 +302,9 @@ def test_a_judge_that_says_no_twice_leaves_the_sentence_unsupported() -> None:
     checker = CitationChecker(Table({(claim, 1): 0.5}), threshold=0.55, judge=lambda c, t: False)
     [v] = checker.check([DraftSentence(claim, (1,))], _passage_evidence(), "Q?")
     assert not v.sentence.supported
+
+
+def test_title_and_institution_words_are_not_names() -> None:
+    found = names("He met the Deputy Head of the Russian Security Council, former Prime Minister Dmitri Medvedev.")
+    assert {"dmitri", "medvedev"} <= found
+    assert not found & {"security", "council", "deputy", "former", "prime", "minister", "head"}
