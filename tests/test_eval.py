@@ -111,3 +111,17 @@ def test_gates_file_and_check(tmp_path: Path) -> None:
     ])
     assert [r["ok"] for r in results] == [False, True, False]
     assert json.dumps(results)
+
+
+def test_reports_render_xquad_answer_rows(capsys: object) -> None:
+    from rag.eval.runner import print_table, render_markdown
+
+    row = {"id": "x1", "question": "Who?", "answer": "Tesla [1].", "refused": False, "gold": ["Tesla"],
+           "contains_gold": True, "token_f1": 1.0, "citations": [{"n": 1, "doc_id": "p1", "quote": "Tesla kam."}],
+           "citation_verdicts": [{"sentence": "Tesla.", "n": 1, "doc_id": "p1", "llm": True, "supports": True}],
+           "unverified": {"answer": "Edison [2].", "contains_gold": False}}
+    report = {"created": "now", "datasets": {"xquad": {"totals": {"questions": 1}, "rows": [row]}}}
+    print_table(report)
+    md = render_markdown(report)
+    assert "gold answer contained" in md and "without verification: Edison [2]." in md and "llm yes" in md
+    assert "ok  x1" in capsys.readouterr().err  # type: ignore[attr-defined]

@@ -376,7 +376,11 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"\n{name}:", file=out)
         for r in section.get("rows", []):
             if "answer" in r:
-                mark = "ok " if (r.get("correct") if r["answerable"] else r.get("refused")) else "BAD"
+                if "contains_gold" in r:
+                    ok = r["contains_gold"]
+                else:
+                    ok = r.get("correct") if r["answerable"] else r.get("refused")
+                mark = "ok " if ok else "BAD"
                 print(f"  {mark} {r['id']:<5} {r['question'][:60]:<60} | {r['answer'][:70]}", file=out)
         for k, v in section["totals"].items():
             if k != "by_kind":
