@@ -84,12 +84,14 @@ def run(plan: Plan, parts: Parts, log: Callable[[str], None] = _log) -> dict[str
     report: dict[str, Any] = {"version": 1, "created": time.time(), "plan": dataclasses.asdict(plan),
                               "machine": parts.machine, "notes": [n.format(sample=plan.sample) for n in NOTES]}
     log("loading the embedder")
-    embedder, embed_load = measure.timed(lambda: _loaded(parts.make_embedder(plan.backends[0])))
+    app_backend = plan.backends[-1]
+    embedder, embed_load = measure.timed(lambda: _loaded(parts.make_embedder(app_backend)))
     models: dict[str, Any] = {"embedder_load_s": embed_load, "llm_load_s": None, "model_bytes": parts.model_bytes}
     generator = None
     if not plan.skip_llm and parts.make_generator is not None:
         log("loading the LLM")
         generator, models["llm_load_s"] = measure.timed(lambda: _loaded(parts.make_generator()))  # type: ignore[misc]
+    models["app_embedder_backend"] = app_backend
     report["models"] = models
     report["rss"] = {"after_models_bytes": peak_rss_bytes()}
     runs = None
@@ -158,18 +160,19 @@ def _ingestion(plan: Plan, parts: Parts, first: Embedder, pool: Pool, log: Calla
     docs = synthetic_documents(pool, plan.sample, seed=1)
     backends: list[dict[str, Any]] = []
     base = None
-    for i, name in enumerate(plan.backends):
+    for name in plan.backends:
         log(f"ingestion with the {name} embedder")
         try:
             started = time.perf_counter()
-            embedder = first if i == 0 else _loaded(parts.make_embedder(name))
+            embedder = first if name == plan.backends[-1] else _loaded(parts.make_embedder(name))
             load_s = time.perf_counter() - started
             seeds = measure.ingest_rate(embedder, "seeds", parts.chunk_chars, paths=[parts.seeds_dir])
             sample = measure.ingest_rate(embedder, "synthetic", parts.chunk_chars, documents=docs)
         except Exception as exc:  # a missing optional backend must not stop the bench
             backends.append({"backend": name, "error": f"{type(exc).__name__}: {exc}"})
             continue
-        entry: dict[str, Any] = {"backend": name, "load_s": load_s if i else None, "seeds": seeds.to_json(),
+        reused = name == plan.backends[-1]
+        entry: dict[str, Any] = {"backend": name, "load_s": None if reused else load_s, "seeds": seeds.to_json(),
                                  "sample": sample.to_json()}
         if base is None:
             base = sample.passages_per_s
