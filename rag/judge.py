@@ -25,13 +25,8 @@ class LlmJudge:
 
     def __call__(self, claim: str, passage: str) -> bool:
         self.calls += 1
-        messages = [
-            {"role": "system", "content": JUDGE_SYSTEM},
-            {"role": "user", "content": f"Passage: {passage}\nClaim: {claim}\n"
-                                        "Does the passage support the claim? Reply yes or no."},
-        ]
-        reply = "".join(self.generator.stream(messages, max_tokens=3, temperature=0.0)).strip().lower()
-        return reply.startswith(("yes", "ja"))
+        return ask_yes_no(self.generator, JUDGE_SYSTEM, f"Passage: {passage}\nClaim: {claim}\n"
+                                                        "Does the passage support the claim? Reply yes or no.")
 
 
 RELEVANCE_SYSTEM = (
@@ -52,10 +47,13 @@ class LlmRelevance:
         self.generator = generator
 
     def __call__(self, question: str, answer: str) -> bool:
-        messages = [
-            {"role": "system", "content": RELEVANCE_SYSTEM},
-            {"role": "user", "content": f"Question: {question}\nAnswer: {answer}\n"
-                                        "Does the answer give what the question asks for? Reply yes or no."},
-        ]
-        reply = "".join(self.generator.stream(messages, max_tokens=3, temperature=0.0)).strip().lower()
-        return reply.startswith(("yes", "ja"))
+        return ask_yes_no(self.generator, RELEVANCE_SYSTEM, f"Question: {question}\nAnswer: {answer}\n"
+                                                            "Does the answer give what the question asks for? "
+                                                            "Reply yes or no.")
+
+
+def ask_yes_no(generator: Generator, system: str, user: str) -> bool:
+    """A fixed system prompt, one user message, and a greedy reply of at most three tokens."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    reply = "".join(generator.stream(messages, max_tokens=3, temperature=0.0)).strip().lower()
+    return reply.startswith(("yes", "ja"))
