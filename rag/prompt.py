@@ -25,7 +25,8 @@ The sources are usually in German.
 Rules:
 - Answer in the language named after the question. Translate what the sources say; \
 never leave German words in an English answer.
-- Write one to three short sentences. End every sentence with the number of the source that says it, like [2].
+- Write one to three short sentences. When several sources add different facts, give each fact its own \
+sentence. End every sentence with the number of the source that says it, like [2].
 - Copy numbers, names and dates exactly from the sources. Never add a number, date or name that is not in them.
 - If no source is about the question at all, reply exactly: {REFUSAL_MARK}"""
 
