@@ -171,30 +171,19 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
     totals: dict[str, Any] = {"items": len(rows), **metrics.retrieval_metrics([r.rank for r in answerable])}
     if retrieval_only:
         return totals
-    ans_rows = [r for r in rows if r.item.answerable]
     synth = [r for r in rows if r.item.kind == "synthesis" and r.completeness is not None]
     answers = [r.answer for r in rows if r.answer is not None]
     judge_names: list[str] = next((list(r.sentence_support[0]) for r in rows if r.sentence_support), [])
-    verdicts = [v for r in rows for v in r.citation_verdicts]
-    support = [v for r in rows for v in r.sentence_support]
+    on = _answer_figures(rows, True, judge_names)
     totals.update({
-        "answer_correctness": sum(bool(r.correct) for r in ans_rows) / (len(ans_rows) or 1),
+        "answer_correctness": on["answer_correctness"],
         "completeness": sum(r.completeness or 0.0 for r in synth) / (len(synth) or 1),
-        "refusal_accuracy": sum(bool(r.refusal_ok) for r in rows) / (len(rows) or 1),
-        **citation_totals(verdicts, support, judge_names),
+        **on,
         "first_token_s": metrics.percentiles(a.timings.first_token_s for a in answers),
         "total_s": metrics.percentiles(a.timings.total_s for a in answers),
         "tokens_per_s": metrics.percentiles(a.timings.tokens_per_s for a in answers),
     })
-    totals["verification"] = verification_table(
-        on={"answer_correctness": totals["answer_correctness"], "refusal_accuracy": totals["refusal_accuracy"],
-            **citation_totals(verdicts, support, judge_names)},
-        off={"answer_correctness": sum(bool(r.correct_off) for r in ans_rows) / (len(ans_rows) or 1),
-             "refusal_accuracy": sum(bool(r.unverified and r.unverified.refused != r.item.answerable)
-                                     for r in rows) / (len(rows) or 1),
-             **citation_totals([v for r in rows for v in r.verdicts_off], [v for r in rows for v in r.support_off],
-                               judge_names)},
-        answers=answers)
+    totals["verification"] = verification_table(on=on, off=_answer_figures(rows, False, judge_names), answers=answers)
     by_kind: dict[str, dict[str, float]] = {}
     for kind in sorted({r.item.kind for r in rows}):
         group = [r for r in rows if r.item.kind == kind]
@@ -206,6 +195,21 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
         }
     totals["by_kind"] = by_kind
     return totals
+
+
+def _answer_figures(rows: list[Row], verified: bool, judge_names: list[str]) -> dict[str, Any]:
+    """Correctness, refusal accuracy and citation figures of the verified or the unverified answers."""
+    ans_rows = [r for r in rows if r.item.answerable]
+    answers = [(r, r.answer if verified else r.unverified) for r in rows]
+    return {
+        "answer_correctness": sum(bool(r.correct if verified else r.correct_off) for r in ans_rows)
+        / (len(ans_rows) or 1),
+        "refusal_accuracy": sum(a is not None and a.refused != r.item.answerable for r, a in answers)
+        / (len(rows) or 1),
+        **citation_totals([v for r in rows for v in (r.citation_verdicts if verified else r.verdicts_off)],
+                          [v for r in rows for v in (r.sentence_support if verified else r.support_off)],
+                          judge_names),
+    }
 
 
 def verification_table(on: dict[str, float], off: dict[str, float], answers: list[Answer]) -> dict[str, Any]:

@@ -88,14 +88,13 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
     totals.update({name: metrics.retrieval_metrics(r) for name, r in ranks.items()})
     rows: list[dict[str, Any]] = []
     if generator is not None:
-        from rag.eval.runner import XQUAD_SAMPLE, citation_totals, judge_answer, verification_table, xquad_sample
+        from rag.eval.runner import XQUAD_SAMPLE, judge_answer, verification_table, xquad_sample
 
         judges = judges or {}
         xsettings = replace(settings, index_dir=store.root)
         assistant = build_assistant(xsettings, embedder=embedder, generator=generator)
         sample = xquad_sample(min(XQUAD_SAMPLE, len(questions)), len(questions))
         answers: list[Answer] = []
-        checked: dict[str, list[Any]] = {"on": [[], []], "off": [[], []]}
         for i, idx in enumerate(sample):
             q = questions[idx]
             ans, off = assistant.ask_both(q["question_en"])
@@ -103,30 +102,30 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
             row = {"id": q["id"], "question": q["question_en"], "gold": q["answers"], **_scored(ans, q["answers"]),
                    "timings": ans.to_json()["timings"],
                    "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in ans.citations],
-                   "unverified": {"answer": off.answer, **_scored(off, q["answers"])}}
-            for name, a in (("on", ans), ("off", off)):
-                v, sup = judge_answer(a, q["question_en"], judges)
-                checked[name][0] += v
-                checked[name][1] += sup
-                target = row if name == "on" else row["unverified"]
-                target["citation_verdicts"], target["sentence_support"] = v, sup
+                   "unverified": _scored(off, q["answers"])}
+            for target, a in ((row, ans), (row["unverified"], off)):
+                target["citation_verdicts"], target["sentence_support"] = judge_answer(a, q["question_en"], judges)
             rows.append(row)
             print(f"[xquad {i + 1}/{len(sample)}] {'ok ' if row['contains_gold'] else 'BAD'} {q['question_en'][:60]}",
                   file=sys.stderr, flush=True)
-        names = list(judges)
-
-        def summary(get: Any, key: str) -> dict[str, Any]:
-            scored = [get(r) for r in rows]
-            return {"sample": len(rows),
-                    "contains_gold": float(np.mean([r["contains_gold"] for r in scored])) if rows else 0.0,
-                    "token_f1": float(np.mean([r["token_f1"] for r in scored])) if rows else 0.0,
-                    "refused": float(np.mean([r["refused"] for r in scored])) if rows else 0.0,
-                    **citation_totals(checked[key][0], checked[key][1], names)}
-
-        totals["answers"] = summary(lambda r: r, "on")
-        totals["verification"] = verification_table(on=summary(lambda r: r, "on"),
-                                                    off=summary(lambda r: r["unverified"], "off"), answers=answers)
+        on = _summary(rows, list(judges))
+        totals["answers"] = on
+        totals["verification"] = verification_table(on=on, off=_summary([r["unverified"] for r in rows], list(judges)),
+                                                    answers=answers)
     return {"totals": totals, "rows": rows}
+
+
+def _summary(scored: list[dict[str, Any]], judge_names: list[str]) -> dict[str, Any]:
+    """Sample means of the answer scores, and citation precision/recall from the judged rows."""
+    from rag.eval.runner import citation_totals
+
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in scored])) if scored else 0.0
+
+    return {"sample": len(scored), "contains_gold": mean("contains_gold"), "token_f1": mean("token_f1"),
+            "refused": mean("refused"),
+            **citation_totals([v for r in scored for v in r["citation_verdicts"]],
+                              [v for r in scored for v in r["sentence_support"]], judge_names)}
 
 
 def _scored(answer: Answer, golds: list[str]) -> dict[str, Any]:
