@@ -149,29 +149,40 @@ class Assistant:
 
         The retry keeps its result only when that one is supported and does
         respond; otherwise the first answer stands. Its tokens are not
-        streamed: the final answer replaces the streamed text.
+        streamed: the final answer replaces the streamed text. ``relevance_s``
+        counts the relevance calls and the retry's generation; the retry's own
+        checks add to their kinds.
         """
         if self.relevance is None or answer.refused or not self.verify:
             return answer
         started = time.perf_counter()
-        plain = " ".join(s.text for s in answer.sentences)
         checks = dict(answer.timings.checks)
+        final, retry_checks_s = answer, 0.0
+        if not self._responds(question, answer, checks):
+            used = {n for s in answer.sentences for n in s.citations}
+            rest = [e for e in evidence if e.n not in used]
+            if rest:
+                renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
+                messages = build_messages(question, list(renumbered), self.retriever.snapshot.documents, lang)
+                raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
+                retry = self.assemble(question, raw, renumbered, lang, Timings(), standalone, True)
+                checks["retries"] = checks.get("retries", 0.0) + 1
+                for key, value in retry.timings.checks.items():
+                    checks[key] = checks.get(key, 0.0) + value
+                retry_checks_s = retry.timings.verify_s or 0.0
+                if not retry.refused and self._responds(question, retry, checks):
+                    final = dataclasses.replace(retry, draft=f"{answer.draft}\n---\n{retry.draft}")
+        spent = time.perf_counter() - started
+        checks["relevance_s"] = checks.get("relevance_s", 0.0) + spent - retry_checks_s
+        timings = dataclasses.replace(answer.timings, verify_s=(answer.timings.verify_s or 0.0) + spent,
+                                      checks=checks)
+        return dataclasses.replace(final, timings=timings)
+
+    def _responds(self, question: str, answer: Answer, checks: dict[str, float]) -> bool:
+        """The relevance check on an answer's checked sentences, counted in ``checks``."""
+        assert self.relevance is not None
         checks["relevance_calls"] = checks.get("relevance_calls", 0.0) + 1
-        if self.relevance(question, plain):
-            return _add_time(answer, started, checks)
-        used = {n for s in answer.sentences for n in s.citations}
-        rest = [e for e in evidence if e.n not in used]
-        if not rest:
-            return _add_time(answer, started, checks)
-        renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
-        messages = build_messages(question, list(renumbered), self.retriever.snapshot.documents, lang)
-        raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
-        retry = self.assemble(question, raw, renumbered, lang, answer.timings, standalone, True)
-        checks["retries"] = checks.get("retries", 0.0) + 1
-        checks["relevance_calls"] += 1
-        if retry.refused or not self.relevance(question, " ".join(s.text for s in retry.sentences)):
-            return _add_time(answer, started, checks)
-        return _add_time(dataclasses.replace(retry, draft=f"{answer.draft}\n---\n{retry.draft}"), started, checks)
+        return self.relevance(question, " ".join(s.text for s in answer.sentences))
 
     def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str,
                  timings: Timings | None = None, standalone: str | None = None, verify: bool = True) -> Answer:
@@ -221,15 +232,6 @@ class Assistant:
         other = self.assemble(question, "".join(streamed).strip(), evidence, lang, base, final.standalone_question,
                               verify=not final.verified)
         return (final, other) if final.verified else (other, final)
-
-
-def _add_time(answer: Answer, started: float, checks: dict[str, float]) -> Answer:
-    """The answer with the relevance check's time added to its verification time."""
-    spent = time.perf_counter() - started
-    checks["relevance_s"] = checks.get("relevance_s", 0.0) + spent
-    t = answer.timings
-    timings = dataclasses.replace(t, verify_s=(t.verify_s or 0.0) + spent, checks=checks)
-    return dataclasses.replace(answer, timings=timings)
 
 
 def unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) -> list[Verdict]:

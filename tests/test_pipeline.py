@@ -344,3 +344,14 @@ def test_no_retry_for_relevant_answers_or_without_verification(make_assistant: M
     gen = ScriptedGenerator(_first_then_other, relevant=lambda q, a: False)
     make_assistant(gen, verify=False).ask(DE_QUESTION)
     assert len(gen.calls) == 1 and gen.relevance_calls == []
+
+
+def test_a_refused_retry_is_not_asked_about_relevance_and_its_checks_are_counted(make_assistant: MakeAssistant) -> None:
+    scripts = iter([_first_then_other, lambda msgs: REFUSAL_MARK])
+    gen = ScriptedGenerator(lambda msgs: next(scripts)(msgs), relevant=lambda q, a: False)
+    ans = make_assistant(gen).ask(DE_QUESTION)
+    assert len(gen.calls) == 2 and len(gen.relevance_calls) == 1
+    checks = ans.timings.checks
+    assert checks["retries"] == 1 and checks["relevance_calls"] == 1
+    assert checks["llm_judge_calls"] == len(gen.judge_calls)
+    assert ans.timings.verify_s is not None and ans.timings.verify_s >= checks["relevance_s"]
