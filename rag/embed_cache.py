@@ -8,7 +8,6 @@ file is moved aside and a fresh one started, and the index never depends on it.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import sys
 import time
@@ -17,12 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.types import text_digest
+
 _SCHEMA = "CREATE TABLE IF NOT EXISTS vectors (model TEXT, digest TEXT, vector BLOB, PRIMARY KEY (model, digest))"
 _CHUNK = 500
-
-
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class EmbeddingCache:

@@ -9,14 +9,13 @@ mistaken for body text.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.types import Document
+from rag.types import Document, text_digest
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 
@@ -188,7 +187,7 @@ def parse_text(doc_id: str, text: str, path: str = "", title_hint: str = "") -> 
         dateline=dateline,
         caption=caption,
         body_start=body_start,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=text_digest(text),
     )
 
 

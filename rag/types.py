@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+
+
+def text_digest(text: str) -> str:
+    """sha256 of a text: a document's content hash, and the embedding cache's key."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

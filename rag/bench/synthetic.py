@@ -11,7 +11,6 @@ embeddings plus the same noise. Same seed, same corpus.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import Sequence
@@ -22,7 +21,7 @@ import numpy as np
 
 from embeddings.index import FaissIndex, choose_index
 from rag.store import Manifest, Snapshot
-from rag.types import Document, Passage, Sentence
+from rag.types import Document, Passage, Sentence, text_digest
 
 PASSAGES_PER_DOC = 5
 NOISE_COSINE = 0.9
@@ -105,7 +104,7 @@ def synthetic_documents(pool: Pool, n: int, seed: int = 0) -> list[Document]:
     for i, sents in enumerate(synthetic_texts(pool, n, seed)):
         text = " ".join(sents)
         docs.append(Document(doc_id=f"syn-{i:06d}", path="", text=text, title=f"Synthetic {i}",
-                             content_hash=hashlib.sha256(text.encode()).hexdigest()))
+                             content_hash=text_digest(text)))
     return docs
 
 

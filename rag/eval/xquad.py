@@ -6,7 +6,6 @@ into its own folder under the cache; nothing of it is copied into the project.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ from rag.generate import Generator
 from rag.ingest import Ingestor, tqdm_progress
 from rag.settings import Settings
 from rag.store import Store
-from rag.types import Answer, Document
+from rag.types import Answer, Document, text_digest
 
 
 def xquad_dir() -> Path:
@@ -56,7 +55,7 @@ def build_index(settings: Settings, embedder: Embedder, passages: list[dict[str,
     """Index the passages as documents (``text`` only) in a folder of their own per embedder, once."""
     store = Store(xquad_index_dir(settings, embedder.model_id))
     docs = [Document(doc_id=p["id"], path="", text=p["text"], title=p["title"],
-                     content_hash=hashlib.sha256(p["text"].encode()).hexdigest()) for p in passages]
+                     content_hash=text_digest(p["text"])) for p in passages]
     Ingestor(store, embedder, settings.chunk_chars, tqdm_progress("xquad embedding")).ingest_documents(docs)
     return store
 
