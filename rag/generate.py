@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rag.errors import InputError
+
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
@@ -132,7 +134,8 @@ class _ChatLoop:
         prompt = llm.tokenize(chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True)
         n_ctx = llm.n_ctx()
         if len(prompt) >= n_ctx:
-            raise ValueError(f"Requested tokens ({len(prompt)}) exceed context window of {n_ctx}")
+            raise InputError(f"the question and its sources are {len(prompt)} tokens, more than the model's "
+                             f"context of {n_ctx}; ask a shorter question or raise RAG_N_CTX")
         if max_tokens <= 0 or max_tokens + len(prompt) >= n_ctx:
             max_tokens = n_ctx - len(prompt)
         self._prefill(prompt)

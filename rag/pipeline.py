@@ -19,7 +19,7 @@ from rag.prompt import REFUSAL_MARK, REFUSALS, build_messages, detect_language
 from rag.retrieve import Retriever
 from rag.types import Answer, AnswerSentence, Evidence, Timings
 
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = 1000  # stated twice in the prompt, with six sources it stays inside 2048 tokens
 
 
 @dataclass(frozen=True)
