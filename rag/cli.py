@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="index article files (.txt, .md, .html)")
     ingest.add_argument("paths", nargs="*", type=Path, help="files or folders (default: seeds/)")
     ingest.add_argument("--rebuild", action="store_true", help="ignore the existing index and start over")
+    ingest.add_argument("--reembed", action="store_true",
+                        help="if the index was built by another embedder, keep its articles and embed them again")
     ingest.add_argument("--remove", action="append", default=[], metavar="DOC_ID", help="drop an article")
     _common(ingest)
 
@@ -136,7 +138,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     paths = args.paths or ([] if args.remove else [DEFAULT_SEEDS])
     ingestor = Ingestor(build_store(settings), build_embedder(settings), settings.chunk_chars,
                         progress=tqdm_progress("embedding"), cache=build_embed_cache(settings))
-    report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove)
+    report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove, reembed=args.reembed)
     for path, why in report.failed:
         print(f"skipped {path}: {why}", file=sys.stderr)
     print(report.summary())

@@ -23,12 +23,12 @@ def build_embedder(settings: Settings) -> Embedder:
         return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
     if settings.embed_backend == "onnx-int8":
         from embeddings.onnx_embedder import OnnxEmbedder
-        from embeddings.onnx_export import ensure_int8
+        from embeddings.onnx_export import EXPORT_VERSION, ensure_int8
 
         source = resolve_embedder(settings)
         cache = settings.models_dir / "onnx"
         return OnnxEmbedder(source, lambda: ensure_int8(source, cache, settings.threads),
-                            f"st:{source.name}+onnx-int8", settings.threads, settings.embed_batch)
+                            f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}", settings.threads, settings.embed_batch)
     raise InputError(f"embed_backend {settings.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,11 +19,31 @@ Message = dict[str, str]
 REPEAT_PENALTY = 1.05
 
 
+@dataclass(frozen=True)
+class GenerationStats:
+    """What the last ``stream`` call did, counted in tokens (a text piece may hold several).
+
+    ``decode_s`` runs from the first sampled token to the last, so it holds one model
+    evaluation per token after the first: the figure raw llama.cpp decoding is compared with.
+    """
+
+    prompt_tokens: int
+    tokens: int
+    decode_s: float
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return (self.tokens - 1) / self.decode_s if self.tokens > 1 and self.decode_s > 0 else None
+
+
 class Generator(Protocol):
-    """Streams a chat completion as text pieces."""
+    """Streams a chat completion as text pieces; ``last_stats`` describes the last one, if known."""
 
     @property
     def model_id(self) -> str: ...
+
+    @property
+    def last_stats(self) -> GenerationStats | None: ...
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200,
                temperature: float = 0.0) -> Iterator[str]: ...
@@ -58,6 +80,10 @@ class LlamaGenerator:
     @property
     def model_id(self) -> str:
         return self.path.name
+
+    @property
+    def last_stats(self) -> GenerationStats | None:
+        return self._chat.last_stats if self._chat is not None else None
 
     @property
     def llm(self) -> Llama:
@@ -104,6 +130,7 @@ class _ChatLoop:
         self.llm = llm
         self.formatter = formatter
         self._pieces: dict[int, bytes] = {}
+        self.last_stats: GenerationStats | None = None
 
     @classmethod
     def for_model(cls, llm: Llama) -> _ChatLoop | None:
@@ -146,11 +173,15 @@ class _ChatLoop:
         text = TextStream(self.piece, stops)
         vocab = llm._model.vocab
         completion: list[int] = []
+        first = last = 0.0
+        self.last_stats = None
         try:
             while len(completion) < max_tokens:
                 token = sampler.sample(llm._ctx, -1)
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
                     break
+                last = time.perf_counter()
+                first = first or last
                 completion.append(token)
                 piece = text.push(token)
                 if piece:
@@ -164,6 +195,7 @@ class _ChatLoop:
                 yield rest
         finally:
             sampler.close()
+            self.last_stats = GenerationStats(len(prompt), len(completion), last - first)
         if llm.cache is not None:
             llm.cache[prompt + completion] = self._snapshot()
 

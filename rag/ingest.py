@@ -60,15 +60,19 @@ class Ingestor:
         self.cache = cache
 
     def _same_chunks(self, previous: Snapshot | None) -> bool:
-        """Old passages are reusable only if the same chunker with the same size made them."""
+        """Old passages are reusable only if the same chunker with the same size made them, and the same embedder."""
         return (previous is not None and previous.manifest.chunk_chars == self.chunk_chars
-                and previous.manifest.chunker == CHUNKER_VERSION)
+                and previous.manifest.chunker == CHUNKER_VERSION
+                and previous.manifest.embedder == self.embedder.model_id)
 
-    def _previous(self, rebuild: bool) -> Snapshot | None:
+    def _previous(self, rebuild: bool, reembed: bool = False) -> Snapshot | None:
+        """The index to update; one built by another embedder is refused unless ``reembed`` asks to
+        keep its articles and embed them all again."""
         if rebuild or not self.store.exists():
             return None
         snap = self.store.load()
-        self.store.check_embedder(snap.manifest, self.embedder.model_id)
+        if not reembed:
+            self.store.check_embedder(snap.manifest, self.embedder.model_id)
         return snap
 
     def ingest_documents(self, docs: list[Document]) -> IngestReport:
@@ -84,10 +88,11 @@ class Ingestor:
         snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), previous, report)
         return self._write(snapshot, report, started, force=not same_chunks)
 
-    def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None) -> IngestReport:
+    def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None,
+               reembed: bool = False) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
-        previous = self._previous(rebuild)
+        previous = self._previous(rebuild, reembed)
         files = iter_files(paths)
         if not files and not remove:
             raise InputError(f"no .txt, .md or .html files in {', '.join(map(str, paths))}")

@@ -132,12 +132,14 @@ class Assistant:
             yield Token(piece)
         done = time.perf_counter()
         raw = "".join(pieces).strip()
+        stats = self.generator.last_stats
         gen_s = done - first_token if first_token else 0.0
         timings = Timings(
             retrieve_s=retrieve_s,
             first_token_s=None if first_token is None else first_token - started,
             total_s=done - started,
-            tokens_per_s=(len(pieces) - 1) / gen_s if gen_s > 0 and len(pieces) > 1 else None,
+            tokens_per_s=stats.tokens_per_s if stats is not None else
+            (len(pieces) - 1) / gen_s if gen_s > 0 and len(pieces) > 1 else None,
         )
         standalone = query if previous else None
         answer = self.assemble(question, raw, retrieval.evidence, lang, timings, standalone, self.verify)

@@ -116,7 +116,8 @@ class Store:
         if manifest.embedder != embedder_id or (dimension is not None and manifest.dimension != dimension):
             raise IndexError_(
                 f"index at {self.root} was built with embedder {manifest.embedder} ({manifest.dimension}d), "
-                f"not {embedder_id}; run `rag ingest --rebuild` or use the matching model"
+                f"not {embedder_id}; run `rag ingest --reembed` to embed its articles again (`--rebuild` starts over), "
+                f"or use the matching model"
             )
 
     def load(self) -> Snapshot:

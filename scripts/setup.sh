@@ -17,7 +17,7 @@ if ! pip install -q -e ".[ui,dev]"; then
   exit 1
 fi
 rag models fetch
-rag ingest seeds
+rag ingest --reembed seeds
 if [ "${1:-}" != "--no-ask" ]; then
   rag ask "What did Putin promise Lukashenko?"
 fi

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from rag.generate import Message
+from rag.generate import GenerationStats, Message
 from rag.judge import JUDGE_SYSTEM, RELEVANCE_SYSTEM
 from rag.textnorm import tokens
 
@@ -85,8 +85,9 @@ class ScriptedGenerator:
 
     def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5,
                  judge: Callable[[str, str], bool] | None = None,
-                 relevant: Callable[[str, str], bool] | None = None) -> None:
+                 relevant: Callable[[str, str], bool] | None = None, stats: GenerationStats | None = None) -> None:
         self.answer = answer
+        self.stats = stats
         self._model_id = model_id
         self.piece_chars = piece_chars
         self.calls: list[dict[str, object]] = []
@@ -98,6 +99,10 @@ class ScriptedGenerator:
     @property
     def model_id(self) -> str:
         return self._model_id
+
+    @property
+    def last_stats(self) -> GenerationStats | None:
+        return self.stats
 
     @property
     def messages(self) -> list[Message]:

@@ -39,7 +39,7 @@ def test_backends_have_different_model_ids_and_nothing_is_exported_up_front(sett
     onnx_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
     assert isinstance(torch_emb, SentenceTransformerEmbedder) and isinstance(onnx_emb, OnnxEmbedder)
     assert torch_emb.model_id == "st:tiny-embedder"
-    assert onnx_emb.model_id == "st:tiny-embedder+onnx-int8", "int8 vectors must not mix with float ones"
+    assert onnx_emb.model_id == "st:tiny-embedder+onnx-int8-v2", "int8 vectors must not mix with float ones"
     assert not (settings.models_dir / "onnx").exists()
 
 
@@ -78,3 +78,33 @@ def test_unfinished_export_is_not_used(tmp_path: Path, model_dir: Path) -> None:
     with pytest.raises(ImportError):
         ensure_int8(model_dir, cache)
     assert not list(cache.glob(".tmp-*")), "the temporary export folder is cleaned up"
+
+
+@pytest.mark.real
+def test_lookup_table_is_stored_as_int8_rows_and_looks_up_the_same_vectors(tmp_path: Path) -> None:
+    """The token-embedding table shrinks fourfold; a lookup (run by ONNX Runtime) gives each row within its step."""
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from embeddings.onnx_export import _int8_lookup_tables
+
+    rng = np.random.default_rng(0)
+    table = (rng.standard_normal((12_000, 32)) * rng.uniform(0.01, 5.0, (12_000, 1))).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "ids"], ["rows"], name="lookup"),
+         helper.make_node("Mul", ["rows", "two"], ["out"], name="after")],
+        "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [None, None])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [None, None, 32])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.array(2.0, dtype=np.float32), "two")])
+    src, dest = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
+    assert _int8_lookup_tables(src, dest) == 1
+    assert dest.stat().st_size < src.stat().st_size / 3
+    ids = np.array([[0, 5, 11_999], [7, 7, 42]], dtype=np.int64)
+    out = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"]).run(None, {"ids": ids})[0]
+    expected = table[ids] * 2
+    step = np.abs(table[ids]).max(axis=-1, keepdims=True) / 127
+    assert np.all(np.abs(out - expected) <= step + 1e-6)
+    assert not np.allclose(out, expected, atol=0), "the rows really went through int8"

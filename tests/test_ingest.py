@@ -10,7 +10,7 @@ from conftest import SEED_IDS
 from fakes import FakeEmbedder
 
 from rag.chunk import chunk_document
-from rag.errors import InputError
+from rag.errors import InputError, RagError
 from rag.ingest import Ingestor, IngestReport
 from rag.parse import parse_file
 from rag.store import Snapshot, Store
@@ -163,6 +163,24 @@ def test_changed_chunk_size_reembeds_everything(store: Store, embedder: FakeEmbe
     assert snap.manifest.chunk_chars == 200
     assert report.passages_embedded == len(snap.passages)
     assert_vectors_match_texts(snap, embedder)
+
+
+def test_index_from_another_embedder_is_refused_or_reembedded(store: Store, embedder: FakeEmbedder, seeds_dir: Path,
+                                                             tmp_path: Path) -> None:
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "eigen.txt").write_text("date 2021-03\nEigener Artikel\n\nMINSK (dpa) - Ein eigener Text über Minsk.\n")
+    Ingestor(store, embedder, 500).ingest([seeds_dir, extra])
+    newer = FakeEmbedder("fake:newer-64")
+    with pytest.raises(RagError, match="--reembed"):
+        Ingestor(store, newer, 500).ingest([seeds_dir])
+    assert store.load().manifest.embedder == embedder.model_id, "a refused ingest leaves the index as it was"
+    report = Ingestor(store, newer, 500).ingest([seeds_dir], reembed=True)
+    snap = store.load()
+    assert snap.manifest.embedder == "fake:newer-64"
+    assert "eigen" in snap.documents, "articles ingested from elsewhere are kept and embedded again"
+    assert sorted(report.updated) == SEED_IDS and report.passages_embedded == len(snap.passages)
+    assert_vectors_match_texts(snap, newer)
 
 
 def test_rebuild_reembeds_everything(ingestor: Ingestor, store: Store, seeds_dir: Path) -> None:

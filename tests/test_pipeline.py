@@ -11,7 +11,7 @@ from conftest import MakeAssistant
 from fakes import FakeEmbedder, ScriptedGenerator, echo_sources, sources_in
 
 from rag.errors import InputError
-from rag.generate import Message
+from rag.generate import GenerationStats, Message
 from rag.ingest import Ingestor
 from rag.pipeline import MAX_QUESTION_CHARS, Assistant, Done, Event, Retrieved, Token, Turn
 from rag.prompt import REFUSAL_MARK, REFUSALS, SYSTEM, build_messages, detect_language, source_header
@@ -92,6 +92,14 @@ def test_tokens_are_streamed_in_order(make_assistant: MakeAssistant) -> None:
     assert "".join(tokens).strip() == answer.draft
     assert answer.timings.first_token_s is not None and answer.timings.tokens_per_s is not None
     assert 0 <= answer.timings.retrieve_s <= answer.timings.first_token_s <= answer.timings.total_s
+
+
+def test_tokens_per_second_counts_the_generators_tokens_not_text_pieces(make_assistant: MakeAssistant) -> None:
+    """A piece of streamed text may hold several tokens; the generator's own count and decode time win."""
+    gen = ScriptedGenerator(echo_sources(1), piece_chars=3, stats=GenerationStats(700, 41, 2.0))
+    _, events, answer = run(make_assistant(gen), DE_QUESTION)
+    assert answer.timings.tokens_per_s == pytest.approx(20.0)
+    assert GenerationStats(700, 1, 0.0).tokens_per_s is None
 
 
 def test_settings_reach_the_generator(make_assistant: MakeAssistant) -> None:

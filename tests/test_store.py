@@ -81,7 +81,7 @@ def test_embedder_mismatch(snapshot: Snapshot, ingested: Store, model_id: str, d
     with pytest.raises(IndexError_) as exc:
         ingested.check_embedder(snapshot.manifest, model_id, dim)
     msg = str(exc.value)
-    assert "fake:hash-64" in msg and model_id in msg and "rag ingest --rebuild" in msg
+    assert "fake:hash-64" in msg and model_id in msg and "rag ingest --reembed" in msg
     assert "\n" not in msg
 
 
