@@ -122,3 +122,16 @@ def test_backends_put_torch_first_and_unknown_backends_are_refused() -> None:
 def test_cli_parses_bench_flags() -> None:
     args = build_parser().parse_args(["bench", "--sizes", "2000", "--skip-llm", "--json", "--report", "x"])
     assert args.sizes == "2000" and args.skip_llm and args.json and args.report == Path("x")
+
+
+def test_each_timed_answer_follows_another_question(make_assistant: MakeAssistant) -> None:
+    """The timed question must not find its own state in the KV cache: another question comes between."""
+    from rag.bench.measure import answer_runs
+
+    gen = ScriptedGenerator(echo_sources(1))
+    runs = answer_runs(make_assistant(gen), "Wie viel Prozent erhielt Lukaschenko?", runs=2,
+                       interludes=("Wo trafen sich Putin und Lukaschenko?",))
+    asked = [c["messages"][-1]["content"] for c in gen.calls]  # type: ignore[index]
+    timed_q = ["Prozent" in q for q in asked[-4:]]
+    assert timed_q == [False, True, False, True]
+    assert runs.first_token.n == 2

@@ -164,10 +164,27 @@ class AnswerRuns:
                 "retrieve_s": self.retrieve.to_json(), "answers": list(self.answers)}
 
 
-def answer_runs(assistant: Assistant, question: str, runs: int = 3) -> AnswerRuns:
-    """``warm_up`` once, then the same question ``runs`` times with models warm."""
+INTERLUDES = (
+    "Wie viele Menschen wurden bei den Protesten festgenommen?",
+    "Where did Putin and Lukashenko meet?",
+    "Who is Svetlana Tikhanovskaya?",
+)
+
+
+def answer_runs(assistant: Assistant, question: str, runs: int = 3,
+                interludes: Sequence[str] = INTERLUDES) -> AnswerRuns:
+    """``warm_up`` once, then ``question`` ``runs`` times with models warm, each time as a new question.
+
+    Before each timed run another question is answered (untimed): the KV cache then holds that
+    question's state, not this one's, so the timed run evaluates its sources as a user's fresh
+    question would, with only the fixed system prompt already cached.
+    """
     _, warm_s = timed(assistant.warm_up)
-    answers = [assistant.ask(question) for _ in range(runs)]
+    answers = []
+    for i in range(runs):
+        if interludes:
+            assistant.ask(interludes[i % len(interludes)])
+        answers.append(assistant.ask(question))
     first = [a.timings.first_token_s for a in answers if a.timings.first_token_s is not None]
     tps = [a.timings.tokens_per_s for a in answers if a.timings.tokens_per_s]
     return AnswerRuns(question, warm_s, summarize(first), summarize(tps),
