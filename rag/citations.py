@@ -158,8 +158,10 @@ class CitationChecker:
 
     def __init__(self, similarity: Callable[[Sequence[str], Sequence[Evidence]], np.ndarray],
                  threshold: float = 0.55, drop_unsupported: bool = True, fallback_threshold: float = 0.42,
-                 judge: Callable[[str, str], bool] | None = None, strong_threshold: float = 0.67) -> None:
+                 judge: Callable[[str, str], bool] | None = None, strong_threshold: float = 0.67,
+                 corroborate: int = 2) -> None:
         self.similarity = similarity
+        self.corroborate = corroborate
         self.threshold = threshold
         self.fallback_threshold = fallback_threshold
         self.judge = judge
@@ -233,6 +235,9 @@ class CitationChecker:
                 if n_ok:
                     supported = [best]
                     break
+        if supported and self.corroborate:
+            claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
+            supported += self._corroborating(claim, supported, scores, by_n, carries, needed, costs)
         reason = ""
         if not supported:
             texts = [e.passage.text for e in evidence]
@@ -244,6 +249,30 @@ class CitationChecker:
                 reason = "no source supports this sentence"
         quotes = tuple(by_n[n].sentence.text for n in supported)
         return Verdict(AnswerSentence(draft.text, tuple(supported), bool(supported), quotes), reason)
+
+
+    def _corroborating(self, claim: str, supported: list[int], scores: dict[int, float], by_n: dict[int, Evidence],
+                       carries: Callable[[int], set[str]], needed: set[str], costs: CheckCosts) -> list[int]:
+        """Other articles' evidence that states the same claim, at most ``corroborate`` of them.
+
+        A reader checking a claim wants every article that makes it, and one article is weak
+        evidence that "Putin promised military help" when three report it. Candidates must be
+        very close in meaning (``strong_threshold``), carry the claim's numbers and names, and,
+        with a judge, be confirmed by it on the quoted sentence.
+        """
+        docs = {by_n[n].passage.doc_id for n in supported}
+        extra: list[int] = []
+        for n in sorted(by_n, key=lambda k: -scores[k]):
+            if len(extra) >= self.corroborate or scores[n] < self.strong_threshold:
+                break
+            e = by_n[n]
+            if n in supported or e.passage.doc_id in docs or carries(n) != needed:
+                continue
+            if self.judge is not None and not self._judged(claim, judged_text(e), costs):
+                continue
+            extra.append(n)
+            docs.add(e.passage.doc_id)
+        return extra
 
 
 _MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"

@@ -40,6 +40,7 @@ class Settings:
     refuse_below: float = 0.30
     support_threshold: float = 0.55
     strong_support: float = 0.67
+    corroborate: int = 2
     verify: bool = True
     drop_unsupported: bool = True
     llm_judge: bool = True
@@ -81,7 +82,7 @@ class Settings:
 
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
-         "max_sentences"}
+         "max_sentences", "corroborate"}
 _FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support"}
 _BOOLS = {"verify", "drop_unsupported", "llm_judge"}
 

@@ -308,3 +308,31 @@ def test_title_and_institution_words_are_not_names() -> None:
     found = names("He met the Deputy Head of the Russian Security Council, former Prime Minister Dmitri Medvedev.")
     assert {"dmitri", "medvedev"} <= found
     assert not found & {"security", "council", "deputy", "former", "prime", "minister", "head"}
+
+
+def test_other_articles_stating_the_same_claim_are_cited_too() -> None:
+    """Evidence from other articles that is very close and confirmed by the judge joins the citation;
+    a second passage of an already cited article, a rejected or a merely similar one does not."""
+    claim = "Putin promised military help."
+    evidence = []
+    for n, doc in enumerate(["000_x", "000_x", "001_x", "002_x"], start=1):
+        text = f"Putin sicherte militärische Hilfe zu (Meldung {n})."
+        sent = Sentence(text, 0, len(text))
+        evidence.append(Evidence(n=n, passage=Passage(n, doc, 0, text, 0, len(text), (sent,)), sentence=sent,
+                                 score=0.5, sentence_id=n))
+    asked: list[int] = []
+
+    def judge(c: str, text: str) -> bool:
+        n = next(e.n for e in evidence if e.sentence.text == text)
+        asked.append(n)
+        return n != 4
+
+    sims = {(claim, 1): 0.9, (claim, 2): 0.85, (claim, 3): 0.8, (claim, 4): 0.75}
+    checker = CitationChecker(Table(sims), threshold=0.55, judge=judge, strong_threshold=0.67, corroborate=2)
+    [v] = checker.check([DraftSentence(claim, (1,))], evidence, "Q?")
+    assert v.sentence.citations == (1, 3)
+    assert asked == [3, 4], "the cited claim is strong enough alone; article 000's second passage is not asked"
+    plain = CitationChecker(Table(sims), threshold=0.55, judge=judge, strong_threshold=0.67, corroborate=0)
+    assert plain.check([DraftSentence(claim, (1,))], evidence, "Q?")[0].sentence.citations == (1,)
+    weak = CitationChecker(Table({(claim, 1): 0.9, (claim, 3): 0.6}), threshold=0.55, judge=judge, corroborate=2)
+    assert weak.check([DraftSentence(claim, (1,))], evidence, "Q?")[0].sentence.citations == (1,)
