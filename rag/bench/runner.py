@@ -44,6 +44,8 @@ NOTES = [
     "Raw llama.cpp: the same Llama object and threads, one eval of a 700-token prompt from the seeds, then "
     "64 argmax decoding steps. Bandwidth: best of 5 numpy copies of 1 GiB, read + write bytes; "
     "bound = bandwidth / GGUF file size.",
+    "Headline answer: each timed run follows another (untimed) question, so only the fixed system prompt is "
+    "cached; tokens/s is the generator's own token count over its decode time (first to last token).",
     "RSS: ru_maxrss high-water marks; 'app peak' is taken after both models are loaded and the answers run, "
     "before the bench's own big arrays.",
 ]
