@@ -220,8 +220,8 @@ class CitationChecker:
         needed = claim_numbers | claim_names
         floor = self.fallback_threshold if self.judge else self.threshold
         close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= floor]
+        claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
         if self.judge:
-            claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
             close = [n for n in close if scores[n] >= self.strong_threshold or self._supported(claim, by_n[n], costs)]
         carried = {n: carries(n) for n in close}
         supported = [n for n in close if carried[n] or not needed]
@@ -236,7 +236,6 @@ class CitationChecker:
                     supported = [best]
                     break
         if supported and self.corroborate:
-            claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
             supported += self._corroborating(claim, supported, scores, by_n, carries, needed, costs)
         reason = ""
         if not supported:
@@ -249,7 +248,6 @@ class CitationChecker:
                 reason = "no source supports this sentence"
         quotes = tuple(by_n[n].sentence.text for n in supported)
         return Verdict(AnswerSentence(draft.text, tuple(supported), bool(supported), quotes), reason)
-
 
     def _corroborating(self, claim: str, supported: list[int], scores: dict[int, float], by_n: dict[int, Evidence],
                        carries: Callable[[int], set[str]], needed: set[str], costs: CheckCosts) -> list[int]:
