@@ -183,7 +183,8 @@ def _smooth_down_projections(model: Any, texts: list[str], prompt: str | None) -
     """
     import torch
 
-    mlps = _mlps(model)
+    mlps = [m for _, m in model.named_modules()
+            if all(isinstance(getattr(m, k, None), torch.nn.Linear) for k in ("gate_proj", "up_proj", "down_proj"))]
     peaks: dict[int, torch.Tensor] = {}
 
     def hook(index: int) -> Any:
@@ -211,18 +212,12 @@ def _smooth_down_projections(model: Any, texts: list[str], prompt: str | None) -
     return len(peaks)
 
 
-def _mlps(model: Any) -> list[Any]:
-    import torch
-
-    return [m for _, m in model.named_modules()
-            if all(isinstance(getattr(m, k, None), torch.nn.Linear) for k in ("gate_proj", "up_proj", "down_proj"))]
-
-
 def _int8_lookup_tables(path: Path, dest: Path, min_rows: int = 10_000) -> int:
     """Store large ``Gather`` tables (token embeddings) as int8 rows with a float scale each.
 
     The lookup gathers int8 rows and their scales and multiplies them back to float, so only
-    the rows a batch uses are ever dequantized. Returns the number of tables rewritten.
+    the rows a batch uses are ever dequantized; a table two lookups share is stored once.
+    Returns the number of tables rewritten.
     """
     import onnx
     from onnx import helper, numpy_helper
@@ -230,21 +225,23 @@ def _int8_lookup_tables(path: Path, dest: Path, min_rows: int = 10_000) -> int:
     model = onnx.load(str(path))
     graph = model.graph
     inits = {init.name: init for init in graph.initializer}
-    done = 0
+    done: set[str] = set()
     for node in list(graph.node):
         init = inits.get(node.input[0]) if node.op_type == "Gather" else None
         if init is None or len(init.dims) != 2 or init.dims[0] < min_rows or init.data_type != onnx.TensorProto.FLOAT:
             continue
         if any(a.name == "axis" and a.i != 0 for a in node.attribute):
             continue
-        table = numpy_helper.to_array(init)
-        scale = np.abs(table).max(axis=1, keepdims=True) / 127.0
-        scale[scale == 0] = 1.0
-        codes = np.clip(np.rint(table / scale), -127, 127).astype(np.int8)
         base = init.name
-        graph.initializer.remove(init)
-        graph.initializer.extend([numpy_helper.from_array(codes, f"{base}_int8"),
-                                  numpy_helper.from_array(scale.astype(np.float32), f"{base}_scale")])
+        if base not in done:
+            table = numpy_helper.to_array(init)
+            scale = np.abs(table).max(axis=1, keepdims=True) / 127.0
+            scale[scale == 0] = 1.0
+            codes = np.clip(np.rint(table / scale), -127, 127).astype(np.int8)
+            graph.initializer.remove(init)
+            graph.initializer.extend([numpy_helper.from_array(codes, f"{base}_int8"),
+                                      numpy_helper.from_array(scale.astype(np.float32), f"{base}_scale")])
+            done.add(base)
         out = node.output[0]
         at = list(graph.node).index(node)
         graph.node.remove(node)
@@ -256,6 +253,5 @@ def _int8_lookup_tables(path: Path, dest: Path, min_rows: int = 10_000) -> int:
             helper.make_node("Mul", [f"{out}_float", f"{out}_scale"], [out], name=f"{node.name}_dequantize"),
         ]):
             graph.node.insert(at + offset, new)
-        done += 1
     onnx.save(model, str(dest))
-    return done
+    return len(done)

@@ -108,3 +108,29 @@ def test_lookup_table_is_stored_as_int8_rows_and_looks_up_the_same_vectors(tmp_p
     step = np.abs(table[ids]).max(axis=-1, keepdims=True) / 127
     assert np.all(np.abs(out - expected) <= step + 1e-6)
     assert not np.allclose(out, expected, atol=0), "the rows really went through int8"
+
+
+@pytest.mark.real
+def test_a_lookup_table_two_gathers_share_is_stored_once(tmp_path: Path) -> None:
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    from embeddings.onnx_export import _int8_lookup_tables
+
+    table = np.random.default_rng(1).standard_normal((12_000, 32)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Gather", ["table", "a"], ["ra"], name="first"),
+         helper.make_node("Gather", ["table", "b"], ["rb"], name="second"),
+         helper.make_node("Add", ["ra", "rb"], ["out"], name="sum")],
+        "g", [helper.make_tensor_value_info(n, TensorProto.INT64, [None]) for n in ("a", "b")],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [None, 32])],
+        [numpy_helper.from_array(table, "table")])
+    src, dest = tmp_path / "float.onnx", tmp_path / "int8.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(src))
+    assert _int8_lookup_tables(src, dest) == 1
+    assert [i.name for i in onnx.load(str(dest)).graph.initializer] == ["table_int8", "table_scale"]
+    a, b = np.array([3, 11_999], dtype=np.int64), np.array([0, 5], dtype=np.int64)
+    out = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"]).run(None, {"a": a, "b": b})[0]
+    np.testing.assert_allclose(out, table[a] + table[b], atol=0.1)
