@@ -103,7 +103,17 @@ def ensure_int8(source: Path, cache: Path, threads: int = 2) -> Path:
 
 
 def _complete(dest: Path) -> bool:
-    return (dest / META_FILE).is_file() and (dest / MODEL_FILE).is_file()
+    """A finished export: metadata (written last) and a model file of the size it records.
+
+    A model file cut short or replaced later fails the size check and is exported again.
+    """
+    try:
+        meta = json.loads((dest / META_FILE).read_text())
+        size = (dest / MODEL_FILE).stat().st_size
+    except (OSError, ValueError):
+        return False
+    expected = meta.get("model_bytes") if isinstance(meta, dict) else None
+    return expected is None or expected == size
 
 
 @contextmanager
@@ -171,6 +181,7 @@ def _export(source: Path, out: Path, threads: int) -> dict[str, object]:
                           f"(cosine {float(cosines.min()):.3f} < {MIN_COSINE})")
     return {"source": str(source.resolve()), "export_version": EXPORT_VERSION, "torch": torch.__version__,
             "onnxruntime": onnxruntime.__version__, "smoothed_layers": smoothed, "int8_tables": tables,
+            "model_bytes": (out / MODEL_FILE).stat().st_size,
             "probe_cosines": [round(float(c), 5) for c in cosines]}
 
 

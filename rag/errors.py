@@ -9,6 +9,10 @@ class ModelMissingError(RagError):
     pass
 
 
+class ModelError(RagError):
+    """A model is present but cannot be prepared or used."""
+
+
 class IndexError_(RagError):
     """The on-disk index is missing, corrupt or built with another embedder."""
 

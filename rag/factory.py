@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from rag.citations import CitationChecker
 from rag.embed_cache import EmbeddingCache
-from rag.errors import InputError
+from rag.errors import InputError, ModelError
 from rag.generate import Generator, LlamaGenerator
 from rag.judge import LlmJudge, LlmRelevance
 from rag.models import resolve_embedder, resolve_llm
@@ -23,12 +25,19 @@ def build_embedder(settings: Settings) -> Embedder:
         return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
     if settings.embed_backend == "onnx-int8":
         from embeddings.onnx_embedder import OnnxEmbedder
-        from embeddings.onnx_export import EXPORT_VERSION, ensure_int8
+        from embeddings.onnx_export import EXPORT_VERSION, ExportError, ensure_int8
 
         source = resolve_embedder(settings)
         cache = settings.models_dir / "onnx"
-        return OnnxEmbedder(source, lambda: ensure_int8(source, cache, settings.threads),
-                            f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}", settings.threads, settings.embed_batch)
+
+        def locate() -> Path:
+            try:
+                return ensure_int8(source, cache, settings.threads)
+            except ExportError as exc:
+                raise ModelError(f"{exc}; use RAG_EMBED_BACKEND=torch for the float model") from None
+
+        return OnnxEmbedder(source, locate, f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}", settings.threads,
+                            settings.embed_batch)
     raise InputError(f"embed_backend {settings.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
 
 

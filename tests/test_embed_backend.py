@@ -80,6 +80,34 @@ def test_unfinished_export_is_not_used(tmp_path: Path, model_dir: Path) -> None:
     assert not list(cache.glob(".tmp-*")), "the temporary export folder is cleaned up"
 
 
+
+def test_export_cut_short_is_not_used(tmp_path: Path, model_dir: Path) -> None:
+    """A model file of another size than the metadata records is damaged: export again (torch is blocked here)."""
+    cache = tmp_path / "onnx"
+    dest = export_dir(cache, model_dir)
+    dest.mkdir(parents=True)
+    (dest / MODEL_FILE).write_bytes(b"onnx")
+    (dest / META_FILE).write_text(json.dumps({"model_bytes": 4}))
+    assert ensure_int8(model_dir, cache) == dest / MODEL_FILE
+    (dest / MODEL_FILE).write_bytes(b"on")
+    with pytest.raises(ImportError):
+        ensure_int8(model_dir, cache)
+
+
+def test_failed_export_is_a_one_line_model_error(settings: Settings, model_dir: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import embeddings.onnx_export as onnx_export
+    from rag.errors import ModelError
+
+    def fail(*args: object) -> Path:
+        raise onnx_export.ExportError("int8 export disagrees with the float model (cosine 0.900 < 0.98)")
+
+    monkeypatch.setattr(onnx_export, "ensure_int8", fail)
+    embedder = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
+    assert isinstance(embedder, OnnxEmbedder)
+    with pytest.raises(ModelError, match="cosine 0.900 < 0.98.*RAG_EMBED_BACKEND=torch"):
+        embedder.locate()
+
 @pytest.mark.real
 def test_lookup_table_is_stored_as_int8_rows_and_looks_up_the_same_vectors(tmp_path: Path) -> None:
     """The token-embedding table shrinks fourfold; a lookup (run by ONNX Runtime) gives each row within its step."""
