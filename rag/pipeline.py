@@ -140,6 +140,8 @@ class Assistant:
             total_s=done - started,
             tokens_per_s=stats.tokens_per_s if stats is not None else
             (len(pieces) - 1) / gen_s if gen_s > 0 and len(pieces) > 1 else None,
+            prompt_tokens=stats.prompt_tokens if stats is not None else None,
+            tokens=stats.tokens if stats is not None else None,
         )
         standalone = query if previous else None
         answer = self.assemble(question, raw, retrieval.evidence, lang, timings, standalone, self.verify)

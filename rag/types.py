@@ -88,6 +88,8 @@ class Timings:
     tokens_per_s: float | None = None
     verify_s: float | None = None
     checks: dict[str, float] = field(default_factory=dict)
+    prompt_tokens: int | None = None
+    tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -139,5 +141,7 @@ class Answer:
                 "tokens_per_s": None if self.timings.tokens_per_s is None else round(self.timings.tokens_per_s, 2),
                 "verify_s": None if self.timings.verify_s is None else round(self.timings.verify_s, 3),
                 "checks": {k: round(v, 3) for k, v in self.timings.checks.items()},
+                "prompt_tokens": self.timings.prompt_tokens,
+                "tokens": self.timings.tokens,
             },
         }

@@ -21,4 +21,4 @@ python -m pytest -q tests -m real
 rag eval --dataset seeds --gates --report "$out/eval-seeds"
 rag eval --dataset xquad --retrieval-only --gates --report "$out/eval-xquad"
 # A small speed benchmark: figures and bench.json for the record, never a failure on timings.
-rag bench --sizes 2000 --sample 16 --queries 40 --runs 2 --report "$out/bench"
+rag bench --sizes 2000 --sample 16 --queries 40 --runs 3 --report "$out/bench"

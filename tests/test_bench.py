@@ -135,3 +135,43 @@ def test_each_timed_answer_follows_another_question(make_assistant: MakeAssistan
     timed_q = ["Prozent" in q for q in asked[-4:]]
     assert timed_q == [False, True, False, True]
     assert runs.first_token.n == 2
+
+
+def test_raw_reference_is_taken_after_each_timed_answer_at_its_length(make_assistant: MakeAssistant) -> None:
+    """Each timed answer is paired with a raw llama.cpp run of its own prompt and decode length."""
+    from rag.bench.measure import MIN_RAW_TOKENS, answer_runs
+    from rag.bench.reference import LlamaSpeed
+    from rag.generate import GenerationStats
+
+    gen = ScriptedGenerator(echo_sources(1), stats=GenerationStats(prompt_tokens=412, tokens=81, decode_s=4.0))
+    asked: list[tuple[int, int, int]] = []
+    speeds = iter([25.0, 20.0, 16.0])
+
+    def raw(prompt_tokens: int, tokens: int) -> LlamaSpeed:
+        asked.append((prompt_tokens, tokens, len(gen.calls)))
+        return LlamaSpeed(prompt_tokens, 10.0, prompt_tokens / 10.0, tokens, 1.0, next(speeds))
+
+    runs = answer_runs(make_assistant(gen), "Wie viel Prozent erhielt Lukaschenko?", runs=3,
+                       interludes=("Wo trafen sich Putin und Lukaschenko?",), raw=raw)
+    assert [a[:2] for a in asked] == [(412, 81)] * 3 and MIN_RAW_TOKENS < 81
+    calls_at = [a[2] for a in asked]
+    assert calls_at[1] - calls_at[0] == calls_at[2] - calls_at[1] > 0  # one interlude + one timed answer apart
+    assert runs.gen_vs_raw == pytest.approx((20.0 / 25.0, 20.0 / 20.0, 20.0 / 16.0))
+    assert len(runs.raw) == 3 and runs.to_json()["gen_vs_raw"] == pytest.approx([0.8, 1.0, 1.25])
+
+
+def test_reference_reports_the_median_of_the_pairs(tmp_path: Path) -> None:
+    from rag.bench.measure import AnswerRuns
+    from rag.bench.reference import Bandwidth, LlamaSpeed
+    from rag.bench.runner import _reference
+    from rag.bench.stats import summarize
+
+    raws = tuple(LlamaSpeed(400, 10.0, 40.0, 80, 80 / s, s) for s in (25.0, 20.0, 16.0))
+    runs = AnswerRuns("q", 0.0, summarize([4.0]), summarize([20.0, 20.0, 20.0]), summarize([9.0]),
+                      summarize([0.1]), ("a",), raws, (0.8, 1.0, 1.25))
+    parts = type("P", (), {"model_bytes": 10**9})()
+    ref = _reference(object(), parts, runs, Bandwidth(2 * 10**10, 1.0, 20.0))  # type: ignore[arg-type]
+    assert ref is not None and ref["ratios"]["gen_vs_raw"] == 1.0 and ref["llama"]["gen_tokens_per_s"] == 20.0
+    assert ref["ratios"]["gen_vs_raw_pairs"] == [0.8, 1.0, 1.25] and ref["bound_tokens_per_s"] == 20.0
+    no_raw = AnswerRuns("q", 0.0, summarize([4.0]), summarize([20.0]), summarize([9.0]), summarize([0.1]), ("a",))
+    assert _reference(object(), parts, no_raw, Bandwidth(1, 1.0, 1.0)) is None  # type: ignore[arg-type]

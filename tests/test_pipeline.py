@@ -185,7 +185,8 @@ def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
     assert data["citations"]
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
-    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s", "verify_s", "checks"}
+    assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s", "verify_s", "checks",
+                                     "prompt_tokens", "tokens"}
     for s in data["sentences"]:
         assert set(s) == {"text", "citations", "supported", "evidence"}
 

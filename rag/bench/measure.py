@@ -18,6 +18,7 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from embeddings.index import FaissIndex
+from rag.bench.reference import LlamaSpeed
 from rag.bench.stats import Summary, summarize
 from rag.bench.synthetic import Pool, synthetic_corpus
 from rag.ingest import Ingestor
@@ -157,11 +158,15 @@ class AnswerRuns:
     total: Summary
     retrieve: Summary
     answers: tuple[str, ...]
+    raw: tuple[LlamaSpeed, ...] = ()
+    gen_vs_raw: tuple[float, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"question": self.question, "warm_up_s": self.warm_up_s, "first_token_s": self.first_token.to_json(),
                 "tokens_per_s": self.tokens_per_s.to_json(), "total_s": self.total.to_json(),
-                "retrieve_s": self.retrieve.to_json(), "answers": list(self.answers)}
+                "retrieve_s": self.retrieve.to_json(), "answers": list(self.answers),
+                "raw": [dataclasses.asdict(r) for r in self.raw],
+                "gen_vs_raw": list(self.gen_vs_raw)}
 
 
 INTERLUDES = (
@@ -169,24 +174,40 @@ INTERLUDES = (
     "Where did Putin and Lukashenko meet?",
     "Who is Svetlana Tikhanovskaya?",
 )
+MIN_RAW_TOKENS = 32
+RawSpeed = Callable[[int, int], LlamaSpeed]
 
 
 def answer_runs(assistant: Assistant, question: str, runs: int = 3,
-                interludes: Sequence[str] = INTERLUDES) -> AnswerRuns:
+                interludes: Sequence[str] = INTERLUDES, raw: RawSpeed | None = None) -> AnswerRuns:
     """``warm_up`` once, then ``question`` ``runs`` times with models warm, each time as a new question.
 
     Before each timed run another question is answered (untimed): the KV cache then holds that
     question's state, not this one's, so the timed run evaluates its sources as a user's fresh
     question would, with only the fixed system prompt already cached.
+
+    ``raw(prompt_tokens, tokens)`` measures raw llama.cpp right after each timed answer, at that
+    answer's context length and decode length: the machine's speed drifts by about 10% between
+    minutes, so our speed is compared with a reference taken in the same minute, pair by pair.
     """
     _, warm_s = timed(assistant.warm_up)
     answers = []
+    refs: list[LlamaSpeed] = []
+    ratios: list[float] = []
     for i in range(runs):
         if interludes:
             assistant.ask(interludes[i % len(interludes)])
-        answers.append(assistant.ask(question))
+        answer = assistant.ask(question)
+        answers.append(answer)
+        t = answer.timings
+        if raw is not None and t.prompt_tokens:
+            ref = raw(t.prompt_tokens, max(t.tokens or 0, MIN_RAW_TOKENS))
+            refs.append(ref)
+            if t.tokens_per_s:
+                ratios.append(t.tokens_per_s / ref.gen_tokens_per_s)
     first = [a.timings.first_token_s for a in answers if a.timings.first_token_s is not None]
     tps = [a.timings.tokens_per_s for a in answers if a.timings.tokens_per_s]
     return AnswerRuns(question, warm_s, summarize(first), summarize(tps),
                       summarize([a.timings.total_s for a in answers]),
-                      summarize([a.timings.retrieve_s for a in answers]), tuple(a.answer for a in answers))
+                      summarize([a.timings.retrieve_s for a in answers]), tuple(a.answer for a in answers),
+                      tuple(refs), tuple(ratios))

@@ -92,14 +92,15 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     _f(r["lexical"]["p95"], 1000, 2), f"retriever build {r['retriever_build_s']:.1f}s"))
     ans, ref = report.get("answer"), report.get("reference")
     if ans:
-        raw_pp = _get(ref or {}, "llama", "prompt_s")
+        raw_pp, raw_n = _get(ref or {}, "llama", "prompt_s"), _get(ref or {}, "llama", "prompt_tokens")
         out.append(("first token, warm (s)", _f(ans["first_token_s"]["median"]), _f(ans["first_token_s"]["p95"]),
-                    "" if raw_pp is None else f"raw 700-token prompt {raw_pp:.2f}s "
+                    "" if raw_pp is None else f"raw {raw_n}-token prompt {raw_pp:.2f}s "
                     f"(x{ans['first_token_s']['median'] / raw_pp:.2f})"))
         ratios = (ref or {}).get("ratios") or {}
         out.append(("generation (tokens/s)", _f(ans["tokens_per_s"]["median"], digits=1),
                     _f(ans["tokens_per_s"]["p95"], digits=1),
-                    f"{_f(ratios.get('gen_vs_raw'))} of raw, {_f(ratios.get('gen_vs_bound'))} of bandwidth bound"))
+                    f"{_f(ratios.get('gen_vs_raw'))} of raw (median of {len(ratios.get('gen_vs_raw_pairs') or [])} "
+                    f"pairs: {_pairs(ratios)}), {_f(ratios.get('gen_vs_bound'))} of bandwidth bound"))
         out.append(("answer total (s)", _f(ans["total_s"]["median"]), _f(ans["total_s"]["p95"]),
                     f"retrieve {ans['retrieve_s']['median'] * 1000:.0f} ms"))
     bw = report.get("bandwidth")
@@ -110,7 +111,8 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         out.append(("raw llama.cpp prompt (tokens/s)", _f(ll["prompt_tokens_per_s"], digits=1), "",
                     f"{ll['prompt_tokens']} tokens"))
         out.append(("raw llama.cpp generation (tokens/s)", _f(ll["gen_tokens_per_s"], digits=1), "",
-                    f"{ll['gen_tokens']} tokens after the prompt"))
+                    f"median of {ref.get('llama_runs', 1)} runs, {ll['gen_tokens']} tokens after "
+                    "the prompt"))
         out.append(("copy bandwidth (GB/s)", _f(ref["bandwidth"]["gb_per_s"], digits=1), "",
                     f"bound {ref['bound_tokens_per_s']:.1f} tokens/s at {ref['model_bytes'] / GB:.2f} GB/token"))
     rss = report.get("rss") or {}
@@ -119,6 +121,10 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         if rss.get(key) is not None:
             out.append((label, _f(rss[key] / GB), "", ""))
     return out
+
+
+def _pairs(ratios: dict[str, Any]) -> str:
+    return " ".join(f"{r:.2f}" for r in ratios.get("gen_vs_raw_pairs") or [])
 
 
 def _table(header: tuple[str, ...], lines: Sequence[tuple[str, ...]]) -> str:

@@ -22,7 +22,7 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from rag.bench import measure
-from rag.bench.reference import Bandwidth, copy_bandwidth, raw_llama_speed
+from rag.bench.reference import Bandwidth, LlamaSpeed, copy_bandwidth, raw_llama_speed
 from rag.bench.stats import peak_rss_bytes, summarize
 from rag.bench.synthetic import Pool, pool_from_snapshots, synthetic_documents
 from rag.generate import Generator
@@ -41,8 +41,10 @@ NOTES = [
     "Retrieval latency is the whole Retriever.search (dense + sentence + BM25 + fusion, query vector given); "
     "query embedding is listed separately. Recall@10 compares the chosen index with exact flat search on the "
     "same vectors; top-8 agreement compares fused hits with the exact path (flat + every sentence scored).",
-    "Raw llama.cpp: the same Llama object and threads, one eval of a 700-token prompt from the seeds, then "
-    "64 argmax decoding steps. Bandwidth: best of 5 numpy copies of 1 GiB, read + write bytes; "
+    "Raw llama.cpp: the same Llama object and threads, run right after each timed answer: one eval of a "
+    "prompt from the seeds as long as that answer's prompt, then as many argmax decoding steps as it generated "
+    "(at least 32). generation / raw is the median of the per-answer ratios, since the machine's speed drifts "
+    "by ~10% from minute to minute. Bandwidth: best of 5 numpy copies of 1 GiB, read + write bytes; "
     "bound = bandwidth / GGUF file size.",
     "Headline answer: each timed run follows another (untimed) question, so only the fixed system prompt is "
     "cached; tokens/s is the generator's own token count over its decode time (first to last token).",
@@ -99,7 +101,8 @@ def run(plan: Plan, parts: Parts, log: Callable[[str], None] = _log) -> dict[str
     runs = None
     if generator is not None:
         log(f"answering {plan.question!r} {plan.runs} times")
-        runs = measure.answer_runs(parts.make_assistant(embedder, generator), plan.question, plan.runs)
+        runs = measure.answer_runs(parts.make_assistant(embedder, generator), plan.question, plan.runs,
+                                   raw=_raw_speed(generator, parts))
         report["answer"] = runs.to_json()
     report["rss"]["app_peak_bytes"] = peak_rss_bytes()
     log(f"copy bandwidth ({plan.bandwidth_gb} GB)")
@@ -139,23 +142,46 @@ def _loaded(component: Any) -> Any:
     return component
 
 
-def _reference(generator: Generator, parts: Parts, runs: measure.AnswerRuns, bw: Bandwidth) -> dict[str, Any] | None:
+def _raw_speed(generator: Generator, parts: Parts) -> measure.RawSpeed | None:
     """Raw llama.cpp on the generator's own ``Llama`` (same weights, same threads); None for other generators."""
     llm = getattr(generator, "llm", None)
     if llm is None:
         return None
-    _log("raw llama.cpp reference")
     text = " ".join(f.read_text() for f in sorted(parts.seeds_dir.glob("*.txt")))
-    speed = raw_llama_speed(llm, text)
+
+    def speed(prompt_tokens: int, tokens: int) -> LlamaSpeed:
+        _log(f"raw llama.cpp reference: {prompt_tokens} prompt tokens, {tokens} generated")
+        return raw_llama_speed(llm, text, prompt_tokens, tokens)
+
+    return speed
+
+
+def _reference(generator: Generator, parts: Parts, runs: measure.AnswerRuns, bw: Bandwidth) -> dict[str, Any] | None:
+    """Our answers' speed beside raw llama.cpp measured in the same minutes, and the bandwidth bound."""
+    if not runs.raw:
+        return None
+    speed = _median_speed(runs.raw)
     model_bytes = parts.model_bytes or 0
     bound = bw.gb_per_s * 1e9 / model_bytes if model_bytes else None
     ours = runs.tokens_per_s.median
-    return {"llama": dataclasses.asdict(speed), "bandwidth": dataclasses.asdict(bw), "model_bytes": model_bytes,
-            "bound_tokens_per_s": bound,
-            "ratios": {"gen_vs_raw": ours / speed.gen_tokens_per_s if ours == ours else None,
+    paired = summarize(runs.gen_vs_raw).median if runs.gen_vs_raw else None
+    return {"llama": dataclasses.asdict(speed), "llama_runs": len(runs.raw), "bandwidth": dataclasses.asdict(bw),
+            "model_bytes": model_bytes, "bound_tokens_per_s": bound,
+            "ratios": {"gen_vs_raw": paired,
+                       "gen_vs_raw_pairs": list(runs.gen_vs_raw),
                        "gen_vs_bound": ours / bound if bound and ours == ours else None,
                        "raw_gen_vs_bound": speed.gen_tokens_per_s / bound if bound else None,
                        "first_token_vs_raw_prompt": runs.first_token.median / speed.prompt_s}}
+
+
+def _median_speed(runs: Sequence[LlamaSpeed]) -> LlamaSpeed:
+    """Field by field median of the raw runs (token counts included, so the table says what was timed)."""
+    def med(values: Sequence[float]) -> float:
+        return float(np.median(np.asarray(values, dtype=np.float64)))
+
+    return LlamaSpeed(int(med([r.prompt_tokens for r in runs])), med([r.prompt_s for r in runs]),
+                      med([r.prompt_tokens_per_s for r in runs]), int(med([r.gen_tokens for r in runs])),
+                      med([r.gen_s for r in runs]), med([r.gen_tokens_per_s for r in runs]))
 
 
 def _ingestion(plan: Plan, parts: Parts, first: Embedder, pool: Pool, log: Callable[[str], None]) -> dict[str, Any]:
