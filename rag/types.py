@@ -64,6 +64,7 @@ class Evidence:
     sentence: Sentence
     score: float
     sentence_id: int = -1
+    date: str | None = None
 
 
 @dataclass(frozen=True)
