@@ -20,7 +20,7 @@ import numpy as np
 
 from rag.chunk import split_sentences
 from rag.prompt import detect_language
-from rag.textnorm import fold, month_year, numbers
+from rag.textnorm import fold, numbers
 from rag.types import AnswerSentence, Citation, Document, Evidence
 
 _MARK = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -203,9 +203,9 @@ class CitationChecker:
         reader opens, and what the judge was validated on.
         """
         quoted = judged_text(e)
-        if self._judged(claim, dated(quoted, e.date, claim), costs):
+        if self._judged(claim, quoted, costs):
             return True
-        return e.passage.text != quoted and self._judged(claim, dated(e.passage.text, e.date, claim), costs)
+        return e.passage.text != quoted and self._judged(claim, e.passage.text, costs)
 
     def _check_one(self, draft: DraftSentence, sims: np.ndarray, evidence: Sequence[Evidence],
                    by_n: dict[int, Evidence], question: str, costs: CheckCosts) -> Verdict:
@@ -214,7 +214,7 @@ class CitationChecker:
         scores = {e.n: float(sims[j]) for j, e in enumerate(evidence)}
 
         def carries(n: int) -> set[str]:
-            src = source_text(by_n[n])
+            src = by_n[n].passage.text
             return {x for x in claim_numbers if x in numbers(src)} | {x for x in claim_names if name_in(x, src)}
 
         needed = claim_numbers | claim_names
@@ -239,7 +239,7 @@ class CitationChecker:
             supported += self._corroborating(claim, supported, scores, by_n, carries, needed, costs)
         reason = ""
         if not supported:
-            texts = [source_text(e) for e in evidence]
+            texts = [e.passage.text for e in evidence]
             if claim_numbers and not any(claim_numbers <= numbers(t) for t in texts):
                 reason = f"number {', '.join(sorted(claim_numbers))} is in no source"
             elif missing := [x for x in claim_names if not any(name_in(x, t) for t in texts)]:
@@ -266,7 +266,7 @@ class CitationChecker:
             e = by_n[n]
             if n in supported or e.passage.doc_id in docs or carries(n) != needed:
                 continue
-            if self.judge is not None and not self._judged(claim, dated(judged_text(e), e.date, claim), costs):
+            if self.judge is not None and not self._judged(claim, judged_text(e), costs):
                 continue
             extra.append(n)
             docs.add(e.passage.doc_id)
@@ -284,7 +284,7 @@ def drop_invented_years(draft: DraftSentence, evidence: Sequence[Evidence], ques
     German reports say "am 9. August" and the small model likes to add a year;
     the rest of the sentence is often right, so the year goes, not the sentence.
     """
-    known = numbers(question).union(*(numbers(source_text(e)) for e in evidence))
+    known = numbers(question).union(*(numbers(e.passage.text) for e in evidence))
     invented = numbers(draft.text) - known
     if not invented or not all(re.fullmatch(r"(19|20)\d\d", x) for x in invented):
         return draft
@@ -309,21 +309,6 @@ def join_split_numbers(draft: DraftSentence, evidence: Sequence[Evidence]) -> Dr
 
     text = re.sub(r"(?<![\d.,])(\d{1,3})([.,]) (\d{3})(?![\d])", join, draft.text)
     return draft if text == draft.text else DraftSentence(text, draft.cited)
-
-
-def source_text(e: Evidence) -> str:
-    """The passage and its article's date in words: what a claim's numbers and names may come from.
-
-    The model is shown each source's date, so "In September 2020 he said ..." takes
-    its year from the source, not from nowhere.
-    """
-    return f"{e.passage.text} {month_year(e.date, 'en')} {month_year(e.date, 'de')}" if e.date else e.passage.text
-
-
-def dated(text: str, date: str | None, claim: str) -> str:
-    """``text`` headed by its article's date when the claim names that date's year, so the judge can see it."""
-    when = month_year(date)
-    return f"(Article of {when}) {text}" if when and numbers(when) & numbers(claim) else text
 
 
 def judged_text(e: Evidence) -> str:

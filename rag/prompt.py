@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 
 from rag.generate import Message
-from rag.textnorm import month_year
 from rag.types import Document, Evidence
 
 REFUSAL_MARK = "NOT IN SOURCES"
@@ -29,8 +28,6 @@ never leave German words in an English answer.
 - Write one to three short sentences. When several sources add different facts, give each fact its own \
 sentence. End every sentence with the number of the source that says it, like [2].
 - Copy numbers, names and dates exactly from the sources. Never add a number, date or name that is not in them.
-- Each source starts with its article's date. When sources of different dates say different things, \
-say which date says what, like: In March 2019 ... [1]. In May 2019 ... [2].
 - If no source is about the question at all, reply exactly: {REFUSAL_MARK}"""
 
 def user_message(question: str, sources: list[str], lang: str) -> str:
@@ -45,24 +42,18 @@ def user_message(question: str, sources: list[str], lang: str) -> str:
 
 EXAMPLES: list[Message] = [
     {"role": "user", "content": user_message("What did the mayor promise the shipyard?", [
-        "[1] (March 2019, dpa) Der Bürgermeister besuchte am Dienstag den Hafen von Kiel.",
-        "[2] (March 2019, Reuters) Bei dem Besuch sagte er der Werft 12,5 Millionen Euro für neue Kräne zu.",
-        "[3] (February 2019, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an."], "en")},
+        "[1] (2019-03, dpa) Der Bürgermeister besuchte am Dienstag den Hafen von Kiel.",
+        "[2] (2019-03, Reuters) Bei dem Besuch sagte er der Werft 12,5 Millionen Euro für neue Kräne zu.",
+        "[3] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an."], "en")},
     {"role": "assistant", "content": "He promised the shipyard 12.5 million euros for new cranes [2]. "
                                      "He made the promise while visiting the port of Kiel on Tuesday [1]."},
     {"role": "user", "content": user_message("Who announced the strikes?", [
-        "[1] (February 2019, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.",
-        "[2] (February 2019, dpa) Die Häfen in Hamburg und Bremen sollen bestreikt werden."], "en")},
+        "[1] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an.",
+        "[2] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen bestreikt werden."], "en")},
     {"role": "assistant", "content": "The union leader Anna Berg announced the strikes [1]."},
-    {"role": "user", "content": user_message("How many people work at the shipyard?", [
-        "[1] (May 2019, dpa) Die 58-jährige Werftchefin leitet den Betrieb seit 2015.",
-        "[2] (May 2019, dpa) Die Werft beschäftigt inzwischen 1400 Menschen.",
-        "[3] (March 2019, Reuters) Auf der Werft arbeiten derzeit 1200 Beschäftigte."], "en")},
-    {"role": "assistant", "content": "In March 2019 the shipyard had 1200 workers [3]. "
-                                     "In May 2019 it employed 1400 people [2]."},
     {"role": "user", "content": user_message("Wann sollen die Häfen bestreikt werden?", [
-        "[1] (Februar 2019, dpa) Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden.",
-        "[2] (Februar 2019, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an."], "de")},
+        "[1] (2019-02, dpa) Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden.",
+        "[2] (2019-02, AFP) Die Gewerkschaftschefin Anna Berg kündigte Streiks an."], "de")},
     {"role": "assistant", "content": "Die Häfen in Hamburg und Bremen sollen am 3. März bestreikt werden [1]."},
 ]
 
@@ -84,8 +75,8 @@ def detect_language(text: str) -> str:
     return "de" if de > en else "en"
 
 
-def source_header(doc: Document, lang: str = "en") -> str:
-    parts = [p for p in (month_year(doc.date, lang), doc.source) if p]
+def source_header(doc: Document) -> str:
+    parts = [p for p in (doc.date, doc.source) if p]
     return f"({', '.join(parts)}) " if parts else ""
 
 
@@ -96,6 +87,6 @@ def build_messages(question: str, evidence: list[Evidence], documents: dict[str,
     A follow-up's context reaches the model through the sources retrieved for
     it, not as an earlier question: shown one, the small model answered that.
     """
-    lines = [f"[{e.n}] {source_header(documents[e.passage.doc_id], lang)}{e.sentence.text}" for e in evidence]
+    lines = [f"[{e.n}] {source_header(documents[e.passage.doc_id])}{e.sentence.text}" for e in evidence]
     return [{"role": "system", "content": SYSTEM}, *EXAMPLES,
             {"role": "user", "content": user_message(question, lines, lang)}]

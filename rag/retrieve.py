@@ -190,9 +190,7 @@ class Retriever:
         scored.sort(key=lambda t: -t[0])
         best = max((s[1] for s in scored), default=0.0)
         chosen = [s for s in scored if s[0] >= scored[0][0] - 0.2][:max_sentences] if scored else []
-        docs = self.snapshot.documents
-        evidence = tuple(Evidence(n=i + 1, passage=h.passage, sentence=s, score=sc, sentence_id=sid,
-                                  date=docs[h.passage.doc_id].date if h.passage.doc_id in docs else None)
+        evidence = tuple(Evidence(n=i + 1, passage=h.passage, sentence=s, score=sc, sentence_id=sid)
                          for i, (sc, _, h, s, sid) in enumerate(chosen))
         return Retrieval(tuple(hits), evidence, qvec, best)
 

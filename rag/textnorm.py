@@ -65,25 +65,3 @@ def stem(word: str) -> str:
             if word.endswith(suffix):
                 return word[: -len(suffix)]
     return word
-
-
-_MONTH_NAMES = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-           "November", "Dezember"),
-}
-
-
-def month_year(date: str | None, lang: str = "en") -> str:
-    """An article's ``YYYY-MM`` date as words ("2020-09" -> "September 2020"); other forms unchanged.
-
-    The model copies what it sees: shown "September 2020" it writes that, not
-    "2020-09" or an invented day.
-    """
-    if not date:
-        return ""
-    m = re.fullmatch(r"(\d{4})-(\d{2})(?:-\d{2})?", date)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        return date
-    return f"{_MONTH_NAMES.get(lang, _MONTH_NAMES['en'])[int(m.group(2)) - 1]} {m.group(1)}"

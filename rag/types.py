@@ -64,7 +64,6 @@ class Evidence:
     sentence: Sentence
     score: float
     sentence_id: int = -1
-    date: str | None = None
 
 
 @dataclass(frozen=True)

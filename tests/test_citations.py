@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +16,6 @@ from rag.citations import (
     render,
     split_answer,
 )
-from rag.textnorm import month_year
 from rag.types import AnswerSentence, Document, Evidence, Passage, Sentence
 
 # ---------------------------------------------------------------- split_answer
@@ -163,33 +161,6 @@ def test_numbers_from_the_question_do_not_need_a_source() -> None:
     assert v.sentence.supported
     [v] = check("In 2020 the meeting was in Sochi [2].", sims, question="Where did they meet?")
     assert not v.sentence.supported and "2020" in v.reason
-
-
-def test_a_date_may_come_from_the_cited_articles_date() -> None:
-    """The model is shown each source's month and year, so "In September 2020" is backed by a 2020-09 article."""
-    claim = "In September 2020 the meeting was in Sochi."
-    table = Table({(claim, 2): 0.6})  # below the strong threshold: the judge decides
-    seen: list[str] = []
-
-    def judge(c: str, text: str) -> bool:
-        seen.append(text)
-        return "Sotschi" in text
-
-    for date, ok in (("2020-09", True), ("2021-02", False), (None, False)):
-        seen.clear()
-        evidence = [dataclasses.replace(e, date=date) for e in make_evidence()]
-        checker = CitationChecker(table, judge=judge, corroborate=0)
-        [v] = checker.check(split_answer("In September 2020 the meeting was in Sochi [2]."), evidence, "Q?")
-        assert v.sentence.supported is ok, date
-        if ok:
-            assert seen and all(t.startswith("(Article of September 2020) ") for t in seen)
-        else:
-            assert "2020" in v.reason and not any(t.startswith("(Article") for t in seen)
-
-
-def test_month_year() -> None:
-    assert month_year("2020-09") == "September 2020" and month_year("2021-03", "de") == "März 2021"
-    assert month_year("2020-13") == "2020-13" and month_year(None) == "" and month_year("2020") == "2020"
 
 
 def test_correct_sentence_citing_the_wrong_source_is_reattributed() -> None:

@@ -12,7 +12,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rag.citations import dated
 from rag.errors import InputError, RagError
 from rag.eval import metrics
 from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
@@ -110,10 +109,10 @@ def judge_answer(answer: Answer | None, question: str,
         for c in cited:
             verdict: dict[str, Any] = {"sentence": s.text, "n": c.n, "doc_id": c.doc_id}
             for name, judge in judges.items():
-                verdict[name] = judge.supports(s.text, dated(c.passage, c.date, s.text), question)
+                verdict[name] = judge.supports(s.text, c.passage, question)
             verdict["supports"] = verdict[next(iter(judges))]
             verdicts.append(verdict)
-        joint = " ".join(dated(c.passage, c.date, s.text) for c in cited)
+        joint = " ".join(c.passage for c in cited)
         support.append({name: bool(cited) and judge.supports(s.text, joint, question)
                         for name, judge in judges.items()})
     return verdicts, support
