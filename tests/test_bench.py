@@ -170,8 +170,8 @@ def test_reference_reports_the_median_of_the_pairs(tmp_path: Path) -> None:
     runs = AnswerRuns("q", 0.0, summarize([4.0]), summarize([20.0, 20.0, 20.0]), summarize([9.0]),
                       summarize([0.1]), ("a",), raws, (0.8, 1.0, 1.25))
     parts = type("P", (), {"model_bytes": 10**9})()
-    ref = _reference(object(), parts, runs, Bandwidth(2 * 10**10, 1.0, 20.0))  # type: ignore[arg-type]
+    ref = _reference(parts, runs, Bandwidth(2 * 10**10, 1.0, 20.0))  # type: ignore[arg-type]
     assert ref is not None and ref["ratios"]["gen_vs_raw"] == 1.0 and ref["llama"]["gen_tokens_per_s"] == 20.0
     assert ref["ratios"]["gen_vs_raw_pairs"] == [0.8, 1.0, 1.25] and ref["bound_tokens_per_s"] == 20.0
     no_raw = AnswerRuns("q", 0.0, summarize([4.0]), summarize([20.0]), summarize([9.0]), summarize([0.1]), ("a",))
-    assert _reference(object(), parts, no_raw, Bandwidth(1, 1.0, 1.0)) is None  # type: ignore[arg-type]
+    assert _reference(parts, no_raw, Bandwidth(1, 1.0, 1.0)) is None  # type: ignore[arg-type]

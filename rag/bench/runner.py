@@ -109,7 +109,7 @@ def run(plan: Plan, parts: Parts, log: Callable[[str], None] = _log) -> dict[str
     bandwidth = copy_bandwidth(plan.bandwidth_gb)
     report["bandwidth"] = dataclasses.asdict(bandwidth)
     if generator is not None and runs is not None:
-        report["reference"] = _reference(generator, parts, runs, bandwidth)
+        report["reference"] = _reference(parts, runs, bandwidth)
     pool = pool_from_snapshots(parts.pool_snapshots)
     queries = list(parts.queries[: plan.queries])
     log(f"embedding {len(queries)} queries")
@@ -156,7 +156,7 @@ def _raw_speed(generator: Generator, parts: Parts) -> measure.RawSpeed | None:
     return speed
 
 
-def _reference(generator: Generator, parts: Parts, runs: measure.AnswerRuns, bw: Bandwidth) -> dict[str, Any] | None:
+def _reference(parts: Parts, runs: measure.AnswerRuns, bw: Bandwidth) -> dict[str, Any] | None:
     """Our answers' speed beside raw llama.cpp measured in the same minutes, and the bandwidth bound."""
     if not runs.raw:
         return None
@@ -177,7 +177,7 @@ def _reference(generator: Generator, parts: Parts, runs: measure.AnswerRuns, bw:
 def _median_speed(runs: Sequence[LlamaSpeed]) -> LlamaSpeed:
     """Field by field median of the raw runs (token counts included, so the table says what was timed)."""
     def med(values: Sequence[float]) -> float:
-        return float(np.median(np.asarray(values, dtype=np.float64)))
+        return summarize(values).median
 
     return LlamaSpeed(int(med([r.prompt_tokens for r in runs])), med([r.prompt_s for r in runs]),
                       med([r.prompt_tokens_per_s for r in runs]), int(med([r.gen_tokens for r in runs])),
