@@ -165,7 +165,7 @@ class _ChatLoop:
                              f"context of {n_ctx}; ask a shorter question or raise RAG_N_CTX")
         if max_tokens <= 0 or max_tokens + len(prompt) >= n_ctx:
             max_tokens = n_ctx - len(prompt)
-        self._prefill(prompt)
+        self._prefill(prompt, self._fixed_length(chat.prompt, prompt, messages, not chat.added_special))
         llm.set_seed(random.Random(llm._seed).randint(0, 2**32))
         sampler = llm._init_sampler(top_k=1 if temperature == 0 else 40, top_p=0.95, min_p=0.05, typical_p=1.0,
                                     temp=temperature, repeat_penalty=REPEAT_PENALTY)
@@ -199,25 +199,45 @@ class _ChatLoop:
         if llm.cache is not None:
             llm.cache[prompt + completion] = self._snapshot()
 
-    def _prefill(self, prompt: list[int]) -> None:
-        """Evaluate what the context does not already hold of ``prompt``, leaving its last logits live."""
+    def _fixed_length(self, text: str, prompt: list[int], messages: Sequence[Message], add_bos: bool) -> int:
+        """How many of ``prompt``'s tokens come before the last message: the part every call of its kind shares."""
+        if not messages:
+            return 0
+        cut = text.rfind(messages[-1]["content"])
+        if cut <= 0:
+            return 0
+        head = self.llm.tokenize(text[:cut].encode("utf-8"), add_bos=add_bos, special=True)
+        return min(common_prefix(head, prompt), len(prompt) - 1)
+
+    def _prefill(self, prompt: list[int], fixed: int) -> None:
+        """Evaluate ``prompt`` up to its last token, reusing cached KV cells only for its fixed part.
+
+        Which KV cells are reused changes how llama.cpp batches the rest, and
+        with it the logits in their last digits: enough to flip a yes/no
+        verdict, so the same judge call answered yes after one call and no
+        after another. Reusing exactly the ``fixed`` prefix (system prompt and
+        examples), and always evaluating that prefix alone and the rest in one
+        go, makes every completion a function of its prompt only. The cost is
+        re-reading text two calls share beyond that prefix, such as a
+        passage judged against two claims.
+        """
         llm = self.llm
         live = common_prefix(llm.input_ids[: llm.n_tokens], prompt)
-        if live == len(prompt) == llm.n_tokens and not llm._requires_eval:
-            return
-        if llm.cache is not None:
+        if live < fixed and llm.cache is not None:
             try:
                 state = llm.cache[prompt]
             except KeyError:
                 state = None
-            if state is not None and common_prefix(state.input_ids[: state.n_tokens], prompt) > live:
+            if state is not None and common_prefix(state.input_ids[: state.n_tokens], prompt) >= fixed:
                 self._restore(state)
                 live = common_prefix(llm.input_ids[: llm.n_tokens], prompt)
-        keep = min(live, len(prompt) - 1)
+        keep = fixed if live >= fixed else 0
         if keep < llm.n_tokens and not llm._ctx.kv_cache_seq_rm(-1, keep, -1):
             keep = 0
         llm.n_tokens = keep
-        llm.eval(prompt[keep:])
+        if keep < fixed:
+            llm.eval(prompt[:fixed])
+        llm.eval(prompt[max(keep, fixed):])
 
     def _snapshot(self) -> Any:
         """``Llama.save_state`` without its copy of the logits (n_batch x vocabulary floats, never read here)."""
