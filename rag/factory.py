@@ -13,6 +13,7 @@ from rag.judge import LlmJudge, LlmRelevance
 from rag.models import resolve_embedder, resolve_llm
 from rag.pipeline import Assistant
 from rag.retrieve import Retriever
+from rag.rewrite import LlmRewriter
 from rag.settings import Settings
 from rag.store import Store
 
@@ -71,4 +72,5 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
                               strong_threshold=settings.strong_support, corroborate=settings.corroborate)
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
                      settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences,
-                     settings.verify, LlmRelevance(generator) if settings.llm_judge and settings.verify else None)
+                     settings.verify, LlmRelevance(generator) if settings.llm_judge and settings.verify else None,
+                     LlmRewriter(generator) if settings.rewrite else None)

@@ -30,10 +30,11 @@ class Turn:
 
 @dataclass(frozen=True)
 class Retrieved:
-    """Sent once retrieval is done, before any token."""
+    """Sent once retrieval is done, before any token: the evidence, the search query, the question answered."""
 
     evidence: tuple[Evidence, ...]
     query: str
+    question: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,11 @@ Event = Retrieved | Token | Done
 
 
 def standalone_query(question: str, history: Sequence[Turn]) -> str:
-    """The retrieval query for a follow-up: the last turn's question and answer, then this one.
+    """The retrieval query for a follow-up without a rewrite: the last turn's question and answer, then this one.
 
     "Where did she go?" only finds Tikhanovskaya's passage if her name, which
-    the previous answer holds, is part of the query.
+    the previous answer holds, is part of the query. With an LLM rewriter the
+    rewritten question is the query, and this is its fallback.
     """
     if not history:
         return question
@@ -72,7 +74,8 @@ class Assistant:
     def __init__(self, retriever: Retriever, generator: Generator, checker: CitationChecker,
                  top_k: int = 6, evidence_sentences: int = 6, refuse_below: float = 0.30,
                  max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3,
-                 verify: bool = True, relevance: Callable[[str, str], bool] | None = None) -> None:
+                 verify: bool = True, relevance: Callable[[str, str], bool] | None = None,
+                 rewriter: Callable[[str, Sequence[Turn]], str | None] | None = None) -> None:
         self.retriever = retriever
         self.generator = generator
         self.checker = checker
@@ -84,6 +87,7 @@ class Assistant:
         self.max_sentences = max_sentences
         self.verify = verify
         self.relevance = relevance
+        self.rewriter = rewriter
 
     def warm_up(self) -> None:
         """Load both models and put the fixed prompt prefix into the KV cache.
@@ -112,17 +116,21 @@ class Assistant:
             raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
         started = time.perf_counter()
         lang = detect_language(question)
-        previous = history[-1].question if history else None
-        query = standalone_query(question, history)
+        rewritten = self.rewriter(question, history) if history and self.rewriter is not None else None
+        rewrite_s = time.perf_counter() - started if history and self.rewriter is not None else None
+        query = rewritten or standalone_query(question, history)
+        asked = rewritten or question
+        standalone = query if history else None
         retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences)
-        retrieve_s = time.perf_counter() - started
-        yield Retrieved(retrieval.evidence, query)
+        retrieve_s = time.perf_counter() - started - (rewrite_s or 0.0)
+        yield Retrieved(retrieval.evidence, query, asked)
         if not retrieval.evidence or retrieval.best_similarity < self.refuse_below:
             total = time.perf_counter() - started
-            yield Done(Answer(question, REFUSALS[lang], True, timings=Timings(retrieve_s, None, total, None),
-                              standalone_question=query if previous else None))
+            yield Done(Answer(question, REFUSALS[lang], True,
+                              timings=Timings(retrieve_s, None, total, None, rewrite_s=rewrite_s),
+                              standalone_question=standalone))
             return
-        messages = build_messages(question, list(retrieval.evidence), self.retriever.snapshot.documents, lang)
+        messages = build_messages(asked, list(retrieval.evidence), self.retriever.snapshot.documents, lang)
         pieces: list[str] = []
         first_token = None
         for piece in self.generator.stream(messages, self.max_tokens, self.temperature):
@@ -142,13 +150,13 @@ class Assistant:
             (len(pieces) - 1) / gen_s if gen_s > 0 and len(pieces) > 1 else None,
             prompt_tokens=stats.prompt_tokens if stats is not None else None,
             tokens=stats.tokens if stats is not None else None,
+            rewrite_s=rewrite_s,
         )
-        standalone = query if previous else None
-        answer = self.assemble(question, raw, retrieval.evidence, lang, timings, standalone, self.verify)
-        yield Done(self._second_try(question, answer, retrieval.evidence, lang, standalone))
+        answer = self.assemble(question, raw, retrieval.evidence, lang, timings, standalone, self.verify, asked)
+        yield Done(self._second_try(question, answer, retrieval.evidence, lang, standalone, asked))
 
     def _second_try(self, question: str, answer: Answer, evidence: Sequence[Evidence], lang: str,
-                    standalone: str | None) -> Answer:
+                    standalone: str | None, asked: str) -> Answer:
         """If the checked answer does not respond to the question, ask once more without the sources it used.
 
         The retry keeps its result only when that one is supported and does
@@ -162,19 +170,19 @@ class Assistant:
         started = time.perf_counter()
         checks = dict(answer.timings.checks)
         final, retry_checks_s = answer, 0.0
-        if not self._responds(question, answer, checks):
+        if not self._responds(asked, answer, checks):
             used = {n for s in answer.sentences for n in s.citations}
             rest = [e for e in evidence if e.n not in used]
             if rest:
                 renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
-                messages = build_messages(question, list(renumbered), self.retriever.snapshot.documents, lang)
+                messages = build_messages(asked, list(renumbered), self.retriever.snapshot.documents, lang)
                 raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
-                retry = self.assemble(question, raw, renumbered, lang, Timings(), standalone, True)
+                retry = self.assemble(question, raw, renumbered, lang, Timings(), standalone, True, asked)
                 checks["retries"] = checks.get("retries", 0.0) + 1
                 for key, value in retry.timings.checks.items():
                     checks[key] = checks.get(key, 0.0) + value
                 retry_checks_s = retry.timings.verify_s or 0.0
-                if not retry.refused and self._responds(question, retry, checks):
+                if not retry.refused and self._responds(asked, retry, checks):
                     final = dataclasses.replace(retry, draft=f"{answer.draft}\n---\n{retry.draft}")
         spent = time.perf_counter() - started
         checks["relevance_s"] = checks.get("relevance_s", 0.0) + spent - retry_checks_s
@@ -189,12 +197,15 @@ class Assistant:
         return self.relevance(question, " ".join(s.text for s in answer.sentences))
 
     def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str,
-                 timings: Timings | None = None, standalone: str | None = None, verify: bool = True) -> Answer:
+                 timings: Timings | None = None, standalone: str | None = None, verify: bool = True,
+                 asked: str | None = None) -> Answer:
         """Turn the model's raw text into an ``Answer``, checking each sentence when ``verify``.
 
         Unverified, the citations are the numbers the model wrote, taken on
         trust, as every peer tool shows them; the eval builds both from one
-        generation to measure what verification is worth.
+        generation to measure what verification is worth. ``asked`` is the
+        question the model answered (a follow-up's rewrite), which the checks
+        read claims against.
         """
         timings = timings or Timings()
         refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw,
@@ -205,7 +216,7 @@ class Assistant:
         if verify:
             started = time.perf_counter()
             costs = CheckCosts()
-            verdicts = self.checker.check(drafts, evidence, question, costs)
+            verdicts = self.checker.check(drafts, evidence, asked or question, costs)
             timings = dataclasses.replace(timings, verify_s=time.perf_counter() - started, checks=costs.as_dict())
         else:
             verdicts = unchecked(drafts, evidence)
@@ -221,11 +232,12 @@ class Assistant:
     def ask_both(self, question: str, history: Sequence[Turn] = ()) -> tuple[Answer, Answer]:
         """One generation, assembled with and without verification: (verified, unverified)."""
         evidence: tuple[Evidence, ...] = ()
+        asked = question
         final = None
         streamed: list[str] = []
         for event in self.stream(question, history):
             if isinstance(event, Retrieved):
-                evidence = event.evidence
+                evidence, asked = event.evidence, event.question
             elif isinstance(event, Token):
                 streamed.append(event.text)
             elif isinstance(event, Done):
@@ -234,7 +246,7 @@ class Assistant:
         lang = detect_language(question)
         base = dataclasses.replace(final.timings, verify_s=None, checks={})
         other = self.assemble(question, "".join(streamed).strip(), evidence, lang, base, final.standalone_question,
-                              verify=not final.verified)
+                              verify=not final.verified, asked=asked)
         return (final, other) if final.verified else (other, final)
 
 

@@ -44,6 +44,7 @@ class Settings:
     verify: bool = True
     drop_unsupported: bool = True
     llm_judge: bool = True
+    rewrite: bool = True
     embed_batch: int = 16
     embed_backend: str = "onnx-int8"
 
@@ -84,7 +85,7 @@ _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
          "max_sentences", "corroborate"}
 _FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support"}
-_BOOLS = {"verify", "drop_unsupported", "llm_judge"}
+_BOOLS = {"verify", "drop_unsupported", "llm_judge", "rewrite"}
 
 
 def _convert(name: str, raw: str) -> object:

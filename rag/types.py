@@ -90,6 +90,7 @@ class Timings:
     checks: dict[str, float] = field(default_factory=dict)
     prompt_tokens: int | None = None
     tokens: int | None = None
+    rewrite_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -143,5 +144,6 @@ class Answer:
                 "checks": {k: round(v, 3) for k, v in self.timings.checks.items()},
                 "prompt_tokens": self.timings.prompt_tokens,
                 "tokens": self.timings.tokens,
+                "rewrite_s": None if self.timings.rewrite_s is None else round(self.timings.rewrite_s, 3),
             },
         }

@@ -16,6 +16,7 @@ import numpy as np
 
 from rag.generate import GenerationStats, Message
 from rag.judge import JUDGE_SYSTEM, RELEVANCE_SYSTEM
+from rag.rewrite import REWRITE_SYSTEM
 from rag.textnorm import tokens
 
 FAKE_EMBEDDER_ID = "fake:hash-64"
@@ -85,7 +86,8 @@ class ScriptedGenerator:
 
     def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5,
                  judge: Callable[[str, str], bool] | None = None,
-                 relevant: Callable[[str, str], bool] | None = None, stats: GenerationStats | None = None) -> None:
+                 relevant: Callable[[str, str], bool] | None = None, stats: GenerationStats | None = None,
+                 rewrite: Callable[[str, str, str], str] | None = None) -> None:
         self.answer = answer
         self.stats = stats
         self._model_id = model_id
@@ -95,6 +97,8 @@ class ScriptedGenerator:
         self.judge_calls: list[tuple[str, str]] = []
         self.relevant = relevant or (lambda question, answer: True)
         self.relevance_calls: list[tuple[str, str]] = []
+        self.rewrite = rewrite or (lambda question, previous, answer: question)
+        self.rewrite_calls: list[tuple[str, str, str]] = []
 
     @property
     def model_id(self) -> str:
@@ -123,6 +127,11 @@ class ScriptedGenerator:
             self.relevance_calls.append((question, answer))
             yield "yes" if self.relevant(question, answer) else "no"
             return
+        if msgs and msgs[0]["content"] == REWRITE_SYSTEM:
+            previous, answer, question = _REWRITE_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
+            self.rewrite_calls.append((question, previous, answer))
+            yield self.rewrite(question, previous, answer)
+            return
         self.calls.append({"messages": msgs, "max_tokens": max_tokens, "temperature": temperature})
         text = self.answer(msgs) if callable(self.answer) else self.answer
         for i in range(0, len(text), self.piece_chars):
@@ -131,6 +140,7 @@ class ScriptedGenerator:
 
 _JUDGE_USER = re.compile(r"^Passage: (.*)\nClaim: (.*)\n", re.S)
 _RELEVANCE_USER = re.compile(r"^Question: (.*)\nAnswer: (.*)\n", re.S)
+_REWRITE_USER = re.compile(r"^Conversation:\nQ: (.*)\nA: (.*)\n\nLast question: (.*)\nRewritten question:$", re.S)
 
 
 def overlap_judge(claim: str, passage: str) -> bool:

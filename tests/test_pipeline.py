@@ -164,10 +164,11 @@ def test_weak_retrieval_refuses_without_generating(make_assistant: MakeAssistant
     assert not any(isinstance(e, Token) for e in events)
 
 
-def test_follow_up_question_uses_the_previous_one(make_assistant: MakeAssistant, embedder: FakeEmbedder) -> None:
+def test_follow_up_without_rewriter_searches_with_the_previous_turn(make_assistant: MakeAssistant,
+                                                                    embedder: FakeEmbedder) -> None:
     gen = ScriptedGenerator(REFUSAL_MARK)
     history = [Turn("Wo trafen sich Lukaschenko und Putin?", "In Sotschi [1].")]
-    retrieved, _, ans = run(make_assistant(gen), "Und wann?", history)
+    retrieved, _, ans = run(make_assistant(gen, rewrite=False), "Und wann?", history)
     query = retrieved.query
     assert query.startswith("Wo trafen sich Lukaschenko und Putin?") and query.endswith("Und wann?")
     assert ans.standalone_question == query
@@ -186,7 +187,7 @@ def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
     assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s", "verify_s", "checks",
-                                     "prompt_tokens", "tokens"}
+                                     "prompt_tokens", "tokens", "rewrite_s"}
     for s in data["sentences"]:
         assert set(s) == {"text", "citations", "supported", "evidence"}
 
@@ -364,3 +365,31 @@ def test_a_refused_retry_is_not_asked_about_relevance_and_its_checks_are_counted
     assert checks["retries"] == 1 and checks["relevance_calls"] == 1
     assert checks["llm_judge_calls"] == len(gen.judge_calls)
     assert ans.timings.verify_s is not None and ans.timings.verify_s >= checks["relevance_s"]
+
+
+def test_follow_up_is_rewritten_and_the_rewrite_is_searched_and_answered(make_assistant: MakeAssistant,
+                                                                         embedder: FakeEmbedder) -> None:
+    gen = ScriptedGenerator(REFUSAL_MARK, rewrite=lambda q, prev, ans: "Wann trafen sich Lukaschenko und Putin?")
+    history = [Turn("Wo trafen sich Lukaschenko und Putin?", "In Sotschi [1].")]
+    retrieved, _, ans = run(make_assistant(gen), "Und wann?", history)
+    assert gen.rewrite_calls == [("Und wann?", "Wo trafen sich Lukaschenko und Putin?", "In Sotschi.")]
+    assert retrieved.query == retrieved.question == "Wann trafen sich Lukaschenko und Putin?"
+    assert embedder.queries[-1] == "Wann trafen sich Lukaschenko und Putin?"
+    assert "Question: Wann trafen sich Lukaschenko und Putin?\n" in gen.messages[-1]["content"]
+    assert ans.question == "Und wann?" and ans.standalone_question == retrieved.query
+    assert ans.timings.rewrite_s is not None and ans.to_json()["timings"]["rewrite_s"] is not None
+
+
+def test_a_rewrite_that_is_no_question_falls_back_to_the_previous_turn(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(REFUSAL_MARK, rewrite=lambda q, prev, ans: "They met in Sochi on Monday.")
+    history = [Turn("Wo trafen sich Lukaschenko und Putin?", "In Sotschi [1].")]
+    retrieved, _, ans = run(make_assistant(gen), "Und wann?", history)
+    assert retrieved.query.startswith("Wo trafen sich") and retrieved.query.endswith("Und wann?")
+    assert retrieved.question == "Und wann?"
+    assert "Question: Und wann?\n" in gen.messages[-1]["content"]
+
+
+def test_a_first_question_is_not_rewritten(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_sources(1))
+    ans = make_assistant(gen).ask(EN_QUESTION)
+    assert gen.rewrite_calls == [] and ans.standalone_question is None and ans.timings.rewrite_s is None

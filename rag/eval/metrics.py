@@ -19,7 +19,9 @@ DEFINITIONS = {
     "refusal_accuracy": "all items: refuses when the articles don't answer, answers when they do",
     "citation_precision": "share of citations whose passage alone supports the answer sentence citing it (judge below)",
     "citation_recall": "share of answer sentences whose citations together support them (ALCE)",
-    "recall@k": "share of answerable items with a gold passage among the top k retrieved passages",
+    "recall@k": ("share of answerable items with a gold passage among the top k retrieved passages; a "
+                 "follow-up is searched as the pipeline searched it (its rewrite) when answers are generated, "
+                 "with the previous turn glued on under --retrieval-only"),
     "mrr": "mean reciprocal rank of the first gold passage (0 when not in the top 50)",
     "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
     "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",

@@ -148,6 +148,9 @@ def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Jud
         if not retrieval_only and assistant is not None:
             ans, off = assistant.ask_both(item.question, item.history)
             row.answer, row.unverified = ans, off
+            if item.answerable and gold and ans.standalone_question and ans.standalone_question != query:
+                hits, _, _ = retriever.search(ans.standalone_question, top_k=50)
+                row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
             row.refusal_ok = ans.refused != item.answerable
             if item.answerable:
                 need_all = item.kind != "synthesis"
