@@ -17,15 +17,9 @@ from rag.errors import InputError
 from rag.generate import Generator
 from rag.prompt import REFUSAL_MARK, REFUSALS, build_messages, detect_language
 from rag.retrieve import Retriever
-from rag.types import Answer, AnswerSentence, Evidence, Timings
+from rag.types import Answer, AnswerSentence, Evidence, Timings, Turn
 
 MAX_QUESTION_CHARS = 1000  # stated twice in the prompt, with six sources it stays inside 2048 tokens
-
-
-@dataclass(frozen=True)
-class Turn:
-    question: str
-    answer: str
 
 
 @dataclass(frozen=True)
@@ -34,7 +28,7 @@ class Retrieved:
 
     evidence: tuple[Evidence, ...]
     query: str
-    question: str = ""
+    question: str
 
 
 @dataclass(frozen=True)
@@ -116,13 +110,17 @@ class Assistant:
             raise InputError(f"the question is longer than {MAX_QUESTION_CHARS} characters")
         started = time.perf_counter()
         lang = detect_language(question)
-        rewritten = self.rewriter(question, history) if history and self.rewriter is not None else None
-        rewrite_s = time.perf_counter() - started if history and self.rewriter is not None else None
+        rewritten: str | None = None
+        rewrite_s: float | None = None
+        if history and self.rewriter is not None:
+            rewritten = self.rewriter(question, history)
+            rewrite_s = time.perf_counter() - started
         query = rewritten or standalone_query(question, history)
         asked = rewritten or question
         standalone = query if history else None
+        searched = time.perf_counter()
         retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences)
-        retrieve_s = time.perf_counter() - started - (rewrite_s or 0.0)
+        retrieve_s = time.perf_counter() - searched
         yield Retrieved(retrieval.evidence, query, asked)
         if not retrieval.evidence or retrieval.best_similarity < self.refuse_below:
             total = time.perf_counter() - started

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
 
 from rag.generate import Generator, Message
+from rag.types import Turn
 
 REWRITE_SYSTEM = (
     "You rewrite the user's last question so that it can be understood without the conversation before it. "
@@ -25,14 +25,6 @@ REWRITE_SYSTEM = (
     "Do not answer it. If the question already stands on its own, repeat it unchanged. "
     "Reply with the rewritten question only."
 )
-
-
-class PreviousTurn(Protocol):
-    @property
-    def question(self) -> str: ...
-
-    @property
-    def answer(self) -> str: ...
 
 
 def rewrite_message(question: str, previous: str, answer: str) -> str:
@@ -72,7 +64,7 @@ class LlmRewriter:
         self.generator = generator
         self.max_tokens = max_tokens
 
-    def __call__(self, question: str, history: Sequence[PreviousTurn]) -> str | None:
+    def __call__(self, question: str, history: Sequence[Turn]) -> str | None:
         if not history:
             return question
         last = history[-1]

@@ -81,6 +81,14 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """One earlier question and the answer it got: the context a follow-up refers to."""
+
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class Timings:
     retrieve_s: float = 0.0
     first_token_s: float | None = None

@@ -13,10 +13,10 @@ from fakes import FakeEmbedder, ScriptedGenerator, echo_sources, sources_in
 from rag.errors import InputError
 from rag.generate import GenerationStats, Message
 from rag.ingest import Ingestor
-from rag.pipeline import MAX_QUESTION_CHARS, Assistant, Done, Event, Retrieved, Token, Turn
+from rag.pipeline import MAX_QUESTION_CHARS, Assistant, Done, Event, Retrieved, Token
 from rag.prompt import REFUSAL_MARK, REFUSALS, SYSTEM, build_messages, detect_language, source_header
 from rag.store import Store
-from rag.types import Answer, Document
+from rag.types import Answer, Document, Turn
 
 DE_QUESTION = "Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?"
 EN_QUESTION = "What share of the vote did Lukashenko get?"

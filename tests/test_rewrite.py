@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.pipeline import Turn
 from rag.rewrite import LlmRewriter, clean_rewrite
+from rag.types import Turn
 from tests.fakes import ScriptedGenerator
 
 

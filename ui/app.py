@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
-from rag.pipeline import Done, Retrieved, Token, Turn
+from rag.pipeline import Done, Retrieved, Token
 from rag.prompt import detect_language
 from rag.settings import Settings
+from rag.types import Turn
 from ui import render
 from ui.service import ChatService, real_service
 

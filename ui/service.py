@@ -16,12 +16,12 @@ from embeddings.embedder import Embedder
 from rag.errors import InputError, ModelMissingError, RagError
 from rag.generate import Generator
 from rag.ingest import Ingestor, IngestReport
-from rag.pipeline import Assistant, Event, Turn
+from rag.pipeline import Assistant, Event
 from rag.prompt import LANGUAGE_NAMES
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Store
-from rag.types import Document
+from rag.types import Document, Turn
 
 Progress = Callable[[int, int], None]
 

@@ -15,11 +15,11 @@ from typing import Any
 from rag.errors import InputError, RagError
 from rag.eval import metrics
 from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
-from rag.pipeline import Assistant, Turn, standalone_query
+from rag.pipeline import Assistant, standalone_query
 from rag.settings import Settings
 from rag.store import Snapshot
 from rag.textnorm import numbers
-from rag.types import Answer, Document
+from rag.types import Answer, Document, Turn
 
 XQUAD_SAMPLE = 100
 XQUAD_SEED = 13
