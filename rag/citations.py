@@ -102,13 +102,18 @@ def _numbers_in(text: str) -> tuple[int, ...]:
 
 def names(text: str) -> set[str]:
     """Capitalised words that are not sentence starters: a cheap proxy for names (folded)."""
-    found = set()
+    return set(name_words(text))
+
+
+def name_words(text: str) -> dict[str, str]:
+    """The names of ``names``, folded, each with the word as written (the form an embedder knows)."""
+    found: dict[str, str] = {}
     for m in _NAME.finditer(text):
         if not text[: m.start()].strip(" \t\"'„“«»("):
             continue
         word = re.sub(r"['’]s$", "", m.group())
         if word.lower() not in _SENTENCE_STARTERS and word.lower() not in _NOT_NAMES:
-            found.add(fold(word))
+            found.setdefault(fold(word), word)
     return found
 
 
@@ -154,13 +159,17 @@ class CitationChecker:
     that clears no citation's threshold may still be re-attributed to the single
     evidence sentence closest to it, if that one clears ``fallback_threshold``:
     pronouns ("He also promised ...") lower the similarity of true claims.
+    A claim's names must stand in the source: spelled alike, or, through
+    ``translated`` (``rag.wordmatch``), as their translation ("France" for
+    "Frankreich").
     """
 
     def __init__(self, similarity: Callable[[Sequence[str], Sequence[Evidence]], np.ndarray],
                  threshold: float = 0.55, drop_unsupported: bool = True, fallback_threshold: float = 0.42,
                  judge: Callable[[str, str], bool] | None = None, strong_threshold: float = 0.67,
-                 corroborate: int = 2) -> None:
+                 corroborate: int = 2, translated: Callable[[str, str], bool] | None = None) -> None:
         self.similarity = similarity
+        self.translated = translated
         self.corroborate = corroborate
         self.threshold = threshold
         self.fallback_threshold = fallback_threshold
@@ -210,12 +219,16 @@ class CitationChecker:
     def _check_one(self, draft: DraftSentence, sims: np.ndarray, evidence: Sequence[Evidence],
                    by_n: dict[int, Evidence], question: str, costs: CheckCosts) -> Verdict:
         claim_numbers = numbers(draft.text) - numbers(question)
-        claim_names = names(draft.text) - names(question) if detect_language(draft.text) == "en" else set()
+        written = name_words(draft.text)
+        claim_names = set(written) - names(question) if detect_language(draft.text) == "en" else set()
         scores = {e.n: float(sims[j]) for j, e in enumerate(evidence)}
+
+        def named(x: str, text: str) -> bool:
+            return name_in(x, text) or (self.translated is not None and self.translated(written[x], text))
 
         def carries(n: int) -> set[str]:
             src = by_n[n].passage.text
-            return {x for x in claim_numbers if x in numbers(src)} | {x for x in claim_names if name_in(x, src)}
+            return {x for x in claim_numbers if x in numbers(src)} | {x for x in claim_names if named(x, src)}
 
         needed = claim_numbers | claim_names
         floor = self.fallback_threshold if self.judge else self.threshold
@@ -242,7 +255,7 @@ class CitationChecker:
             texts = [e.passage.text for e in evidence]
             if claim_numbers and not any(claim_numbers <= numbers(t) for t in texts):
                 reason = f"number {', '.join(sorted(claim_numbers))} is in no source"
-            elif missing := [x for x in claim_names if not any(name_in(x, t) for t in texts)]:
+            elif missing := [x for x in claim_names if not any(named(x, t) for t in texts)]:
                 reason = f"name {', '.join(sorted(missing))} is in no source"
             else:
                 reason = "no source supports this sentence"

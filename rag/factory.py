@@ -16,6 +16,7 @@ from rag.retrieve import Retriever
 from rag.rewrite import LlmRewriter
 from rag.settings import Settings
 from rag.store import Store
+from rag.wordmatch import TranslatedNames
 
 EMBED_BACKENDS = ("torch", "onnx-int8")
 
@@ -69,7 +70,8 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
     judge = LlmJudge(generator) if settings.llm_judge else None
     checker = CitationChecker(retriever.claim_similarity, threshold=settings.support_threshold,
                               drop_unsupported=settings.drop_unsupported, judge=judge,
-                              strong_threshold=settings.strong_support, corroborate=settings.corroborate)
+                              strong_threshold=settings.strong_support, corroborate=settings.corroborate,
+                              translated=TranslatedNames(retriever.embedder.embed_queries))
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
                      settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences,
                      settings.verify, LlmRelevance(generator) if settings.llm_judge and settings.verify else None,
