@@ -16,7 +16,12 @@ if TYPE_CHECKING:
 
 Message = dict[str, str]
 
-REPEAT_PENALTY = 1.05
+REPEAT_PENALTY = 1.0
+"""No repeat penalty, llama.cpp's default. With top_k=1 a penalty still bends
+the greedy choice, and over the last 64 tokens it falls on the question the
+prompt repeats last, so names the answer must copy from it cost more. Measured
+on all 43 answerable seeds questions and the fixed 100 XQuAD questions:
+1.05 gave 32/43 and 38/100, 1.0 33/43 and 39/100, 1.15 32/43."""
 
 
 @dataclass(frozen=True)
