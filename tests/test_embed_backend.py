@@ -39,7 +39,7 @@ def test_backends_have_different_model_ids_and_nothing_is_exported_up_front(sett
     onnx_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
     assert isinstance(torch_emb, SentenceTransformerEmbedder) and isinstance(onnx_emb, OnnxEmbedder)
     assert torch_emb.model_id == "st:tiny-embedder"
-    assert onnx_emb.model_id == "st:tiny-embedder+onnx-int8-v2", "int8 vectors must not mix with float ones"
+    assert onnx_emb.model_id == "st:tiny-embedder+onnx-int8-v3", "int8 vectors must not mix with float ones"
     assert not (settings.models_dir / "onnx").exists()
 
 
