@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.onnx_embedder import OnnxEmbedder, read_prompts
-from embeddings.onnx_export import META_FILE, MODEL_FILE, ensure_int8, export_dir
+from embeddings.onnx_export import META_FILE, MODEL_FILE, ExportError, ensure_int8, export_dir, quantize_checked
 from rag.errors import InputError
 from rag.factory import build_embedder
 from rag.settings import Settings
@@ -39,7 +40,7 @@ def test_backends_have_different_model_ids_and_nothing_is_exported_up_front(sett
     onnx_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
     assert isinstance(torch_emb, SentenceTransformerEmbedder) and isinstance(onnx_emb, OnnxEmbedder)
     assert torch_emb.model_id == "st:tiny-embedder"
-    assert onnx_emb.model_id == "st:tiny-embedder+onnx-int8-v3", "int8 vectors must not mix with float ones"
+    assert onnx_emb.model_id == "st:tiny-embedder+onnx-int8-v2", "int8 vectors must not mix with float ones"
     assert not (settings.models_dir / "onnx").exists()
 
 
@@ -162,3 +163,32 @@ def test_a_lookup_table_two_gathers_share_is_stored_once(tmp_path: Path) -> None
     a, b = np.array([3, 11_999], dtype=np.int64), np.array([0, 5], dtype=np.int64)
     out = ort.InferenceSession(str(dest), providers=["CPUExecutionProvider"]).run(None, {"a": a, "b": b})[0]
     np.testing.assert_allclose(out, table[a] + table[b], atol=0.1)
+
+
+def test_full_range_int8_is_kept_when_it_passes_the_check(tmp_path: Path) -> None:
+    tried: list[bool] = []
+
+    def build(reduce_range: bool) -> np.ndarray:
+        tried.append(reduce_range)
+        return np.array([0.99, 0.985])
+
+    reduce, cosines = quantize_checked(build, tmp_path)
+    assert (reduce, tried) == (False, [False])
+    assert cosines.min() == 0.985
+
+
+def test_seven_bit_weights_are_tried_when_full_range_saturates(tmp_path: Path) -> None:
+    tried: list[bool] = []
+
+    def build(reduce_range: bool) -> np.ndarray:
+        tried.append(reduce_range)
+        return np.array([0.99, 0.988]) if reduce_range else np.array([0.99, 0.965])
+
+    reduce, cosines = quantize_checked(build, tmp_path)
+    assert (reduce, tried) == (True, [False, True])
+    assert cosines.min() == 0.988
+
+
+def test_export_fails_clearly_when_neither_quantization_passes(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match=r"0\.965 at full range, 0\.970 with 7-bit weights"):
+        quantize_checked(lambda reduce_range: np.array([0.97 if reduce_range else 0.965]), tmp_path)
