@@ -113,6 +113,16 @@ def test_gates_file_and_check(tmp_path: Path) -> None:
     assert json.dumps(results)
 
 
+def test_retrieval_only_run_leaves_answer_gates_out_but_still_fails_a_missing_retrieval_figure() -> None:
+    report = {"datasets": {"seeds": {"totals": {"recall@5": 0.9}}}}
+    results = gates.check(report, [
+        {"dataset": "seeds", "metric": "answer_correctness", "gate": 0.8},
+        {"dataset": "seeds", "metric": "recall@5", "gate": 0.95},
+        {"dataset": "seeds", "metric": "mrr", "gate": 0.5},
+    ], answers_measured=False)
+    assert [(r["metric"], r["ok"], r["value"]) for r in results] == [("recall@5", False, 0.9), ("mrr", False, None)]
+
+
 def test_reports_render_xquad_answer_rows(capsys: object) -> None:
     from rag.eval.runner import print_table, render_markdown
 

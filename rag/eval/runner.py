@@ -363,7 +363,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             "totals": summarize_seeds(rows, args.retrieval_only), "rows": [row_json(r) for r in rows]}
     failed: list[dict[str, Any]] = []
     if args.gates:
-        report["gates"] = gate_mod.check(report)
+        report["gates"] = gate_mod.check(report, answers_measured=not args.retrieval_only)
         failed = [g for g in report["gates"] if not g["ok"]]
     write_reports(report, args.report)
     print_table(report)
@@ -372,7 +372,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     print(f"reports: {args.report / 'report.json'}, {args.report / 'report.md'}", file=sys.stderr)
     if failed:
         for g in failed:
-            print(f"gate failed: {g['dataset']}.{g['metric']} = {g['value']:.3f} < {g['gate']}", file=sys.stderr)
+            value = "not measured" if g["value"] is None else f"{g['value']:.3f}"
+            print(f"gate failed: {g['dataset']}.{g['metric']} = {value} < {g['gate']}", file=sys.stderr)
         raise RagError(f"{len(failed)} evaluation gate(s) failed")
     return 0
 
