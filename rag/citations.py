@@ -20,6 +20,7 @@ import numpy as np
 
 from rag.chunk import split_sentences
 from rag.prompt import detect_language
+from rag.roles import asked_role, holds_role, surnames
 from rag.textnorm import fold, numbers
 from rag.types import AnswerSentence, Citation, Document, Evidence
 
@@ -131,6 +132,7 @@ def name_in(name: str, text: str) -> bool:
 class Verdict:
     sentence: AnswerSentence
     reason: str = ""
+    wrong_person: bool = False
 
 
 @dataclass
@@ -167,8 +169,10 @@ class CitationChecker:
     def __init__(self, similarity: Callable[[Sequence[str], Sequence[Evidence]], np.ndarray],
                  threshold: float = 0.55, drop_unsupported: bool = True, fallback_threshold: float = 0.42,
                  judge: Callable[[str, str], bool] | None = None, strong_threshold: float = 0.67,
-                 corroborate: int = 2, translated: Callable[[str, str], bool] | None = None) -> None:
+                 corroborate: int = 2, translated: Callable[[str, str], bool] | None = None,
+                 documents: Callable[[str], str] | None = None) -> None:
         self.similarity = similarity
+        self.documents = documents
         self.translated = translated
         self.corroborate = corroborate
         self.threshold = threshold
@@ -231,6 +235,8 @@ class CitationChecker:
             return {x for x in claim_numbers if x in numbers(src)} | {x for x in claim_names if named(x, src)}
 
         needed = claim_numbers | claim_names
+        if wrong_holder := self._wrong_office_holder(draft.text, evidence, question):
+            return Verdict(AnswerSentence(draft.text, (), False), wrong_holder, wrong_person=True)
         floor = self.fallback_threshold if self.judge else self.threshold
         close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= floor]
         claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
@@ -261,6 +267,24 @@ class CitationChecker:
                 reason = "no source supports this sentence"
         quotes = tuple(by_n[n].sentence.text for n in supported)
         return Verdict(AnswerSentence(draft.text, tuple(supported), bool(supported), quotes), reason)
+
+    def _wrong_office_holder(self, claim: str, evidence: Sequence[Evidence], question: str) -> str:
+        """Why the claim names the wrong holder of the office the question asks about, or "".
+
+        See ``rag.roles``: the sources (whole articles when ``documents`` is given)
+        must put one of the claim's people next to that office.
+        """
+        role = asked_role(question)
+        asked = names(question)
+        people = [f for f in dict.fromkeys(fold(w) for w in surnames(claim)) if f not in asked]
+        if role is None or not people:
+            return ""
+        doc_ids = dict.fromkeys(e.passage.doc_id for e in evidence)
+        texts = ([self.documents(d) for d in doc_ids] if self.documents is not None
+                 else [e.passage.text for e in evidence])
+        if any(holds_role(name_in, p, role, texts) for p in people):
+            return ""
+        return f"no source calls {', '.join(sorted(people))} the {role} the question asks about"
 
     def _corroborating(self, claim: str, supported: list[int], scores: dict[int, float], by_n: dict[int, Evidence],
                        carries: Callable[[int], set[str]], needed: set[str], costs: CheckCosts) -> list[int]:

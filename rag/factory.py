@@ -71,7 +71,8 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
     checker = CitationChecker(retriever.claim_similarity, threshold=settings.support_threshold,
                               drop_unsupported=settings.drop_unsupported, judge=judge,
                               strong_threshold=settings.strong_support, corroborate=settings.corroborate,
-                              translated=TranslatedNames(retriever.embedder.embed_queries))
+                              translated=TranslatedNames(retriever.embedder.embed_queries),
+                              documents=lambda doc_id: retriever.snapshot.documents[doc_id].text)
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
                      settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences,
                      settings.verify, LlmRelevance(generator) if settings.llm_judge and settings.verify else None,

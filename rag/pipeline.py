@@ -16,6 +16,7 @@ from rag.citations import CheckCosts, CitationChecker, DraftSentence, Verdict, b
 from rag.errors import InputError
 from rag.generate import Generator
 from rag.prompt import REFUSAL_MARK, REFUSALS, build_messages, detect_language
+from rag.quantity import gives_quantity
 from rag.retrieve import Retriever
 from rag.types import Answer, AnswerSentence, Evidence, Timings, Turn
 
@@ -163,13 +164,14 @@ class Assistant:
         counts the relevance calls and the retry's generation; the retry's own
         checks add to their kinds.
         """
-        if self.relevance is None or answer.refused or not self.verify:
+        if (answer.refused and not answer.wrong_person) or not self.verify:
             return answer
         started = time.perf_counter()
         checks = dict(answer.timings.checks)
         final, retry_checks_s = answer, 0.0
-        if not self._responds(asked, answer, checks):
-            used = {n for s in answer.sentences for n in s.citations}
+        if answer.wrong_person or not self._responds(asked, answer, checks):
+            used = ({n for d in split_answer(answer.draft) for n in d.cited} if answer.wrong_person
+                    else {n for s in answer.sentences for n in s.citations})
             rest = [e for e in evidence if e.n not in used]
             if rest:
                 renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
@@ -189,10 +191,18 @@ class Assistant:
         return dataclasses.replace(final, timings=timings)
 
     def _responds(self, question: str, answer: Answer, checks: dict[str, float]) -> bool:
-        """The relevance check on an answer's checked sentences, counted in ``checks``."""
-        assert self.relevance is not None
+        """The quantity rule, then the relevance judge, on an answer's checked sentences.
+
+        Judge calls are counted in ``checks``; an answer that fails the rule costs none.
+        """
+        text = " ".join(s.text for s in answer.sentences)
+        if not gives_quantity(question, text):
+            checks["quantity_misses"] = checks.get("quantity_misses", 0.0) + 1
+            return False
+        if self.relevance is None:
+            return True
         checks["relevance_calls"] = checks.get("relevance_calls", 0.0) + 1
-        return self.relevance(question, " ".join(s.text for s in answer.sentences))
+        return self.relevance(question, text)
 
     def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str,
                  timings: Timings | None = None, standalone: str | None = None, verify: bool = True,
@@ -218,6 +228,8 @@ class Assistant:
             timings = dataclasses.replace(timings, verify_s=time.perf_counter() - started, checks=costs.as_dict())
         else:
             verdicts = unchecked(drafts, evidence)
+        if verify and any(v.wrong_person for v in verdicts):
+            return dataclasses.replace(refusal, timings=timings, wrong_person=True)
         drop = verify and self.checker.drop_unsupported
         kept: list[Verdict] = [v for v in verdicts if v.sentence.supported or not drop][: self.max_sentences]
         if not kept or (verify and not any(v.sentence.supported for v in kept)):

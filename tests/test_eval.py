@@ -135,3 +135,15 @@ def test_reports_render_xquad_answer_rows(capsys: object) -> None:
     md = render_markdown(report)
     assert "gold answer contained" in md and "without verification: Edison [2]." in md and "llm yes" in md
     assert "ok  x1" in capsys.readouterr().err  # type: ignore[attr-defined]
+
+
+def test_seeds_gates_follow_the_cpu_class_and_the_others_apply_everywhere() -> None:
+    assert gates.cpu_class("flags : fpu avx2 avx512f avx512_vnni") == "vnni"
+    assert gates.cpu_class("flags : fpu avx2 avx_vnni") == "vnni"
+    assert gates.cpu_class("flags : fpu sse4_2 avx2 fma") == "no-vnni"
+    vnni, other = gates.load("vnni"), gates.load("no-vnni")
+    for chosen, cpu in ((vnni, "vnni"), (other, "no-vnni")):
+        seeds = [g for g in chosen if g["dataset"] == "seeds"]
+        assert {g["metric"] for g in seeds} >= {"answer_correctness", "refusal_accuracy", "recall@5"}
+        assert all(g["cpu"] == cpu for g in seeds)
+        assert {g["metric"] for g in chosen if g["dataset"] == "xquad"} == {"fused.recall@5", "fused.recall@1"}

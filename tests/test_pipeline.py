@@ -262,9 +262,10 @@ def test_strong_similarity_overrides_a_judge_false_negative(make_assistant: Make
 
 
 def test_answer_keeps_at_most_max_sentences(make_assistant: MakeAssistant) -> None:
-    ans = make_assistant(ScriptedGenerator(echo_sources(1, 2, 3, 4)), max_sentences=2).ask(EN_QUESTION)
+    question = "What did Putin promise Lukashenko?"
+    ans = make_assistant(ScriptedGenerator(echo_sources(1, 2, 3, 4)), max_sentences=2).ask(question)
     assert len(ans.sentences) == 2 and [c.n for c in ans.citations] == [1, 2]
-    ans = make_assistant(ScriptedGenerator(echo_sources(1, 2, 3, 4)), max_sentences=4).ask(EN_QUESTION)
+    ans = make_assistant(ScriptedGenerator(echo_sources(1, 2, 3, 4)), max_sentences=4).ask(question)
     assert len(ans.sentences) == 4
 
 
@@ -332,7 +333,7 @@ def test_an_answer_that_misses_the_question_is_retried_without_its_sources(make_
         return len(seen) > 1
 
     gen = ScriptedGenerator(_first_then_other, relevant=relevant)
-    ans = make_assistant(gen).ask(DE_QUESTION)
+    ans = make_assistant(gen).ask("Wer wurde für eine sechste Amtszeit bestätigt?")
     assert len(gen.calls) == 2
     first, second = (sources_in(c["messages"]) for c in gen.calls)  # type: ignore[arg-type]
     assert first[1] not in second.values()
@@ -393,3 +394,46 @@ def test_a_first_question_is_not_rewritten(make_assistant: MakeAssistant) -> Non
     gen = ScriptedGenerator(echo_sources(1))
     ans = make_assistant(gen).ask(EN_QUESTION)
     assert gen.rewrite_calls == [] and ans.standalone_question is None and ans.timings.rewrite_s is None
+
+
+# ---------------------------------------------------------------- rules that send an answer back
+
+
+def test_an_answer_naming_the_wrong_office_holder_is_retried_without_its_sources(
+        make_assistant: MakeAssistant) -> None:
+    def script(msgs: list[Message]) -> str:
+        src = sources_in(msgs)
+        holder = [n for n, text in src.items() if "Mischustin" in text]
+        if len(script.calls) == 0:  # type: ignore[attr-defined]
+            script.calls.append(src)  # type: ignore[attr-defined]
+            return "The Russian government leader who visits is Alexander Lukaschenko [2]. He comes on Monday [2]."
+        return f"{src[holder[0]]} [{holder[0]}]" if holder else "NOT IN SOURCES"
+
+    script.calls = []  # type: ignore[attr-defined]
+    gen = ScriptedGenerator(script)
+    ans = make_assistant(gen).ask("Which Russian government leader (Regierungschef) was due to visit Belarus, "
+                                  "according to Lavrov?")
+    assert len(gen.calls) == 2
+    first, second = (sources_in(c["messages"]) for c in gen.calls)  # type: ignore[arg-type]
+    assert "Lukaschenko" in first[2] and first[2] not in second.values()
+    assert any("Mischustin" in text for text in second.values())
+    assert not ans.refused and "Mischustin" in ans.answer and "Lukaschenko is" not in ans.answer
+    assert ans.timings.checks["retries"] == 1
+
+
+def test_a_wrong_office_holder_is_refused_when_the_retry_finds_none(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(lambda msgs: "Alexander Lukaschenko [1].")
+    ans = make_assistant(gen).ask("Wie heißt der belarussische Ministerpräsident?")
+    assert ans.refused and ans.wrong_person and ans.answer == "Die Artikel sagen dazu nichts."
+    assert len(gen.calls) == 2
+
+
+def test_a_quantity_question_answered_without_a_number_is_retried_without_a_judge_call(
+        make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(_first_then_other)
+    ans = make_assistant(gen).ask("How many people have been detained since the protests began?")
+    first, second = (sources_in(c["messages"]) for c in gen.calls)  # type: ignore[arg-type]
+    assert ans.timings.checks["quantity_misses"] >= 1 and ans.timings.checks["retries"] == 1
+    assert first[1] not in second.values()
+    numbered = [q for q, a in gen.relevance_calls if any(ch.isdigit() for ch in a)]
+    assert len(gen.relevance_calls) == len(numbered)

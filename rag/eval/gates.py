@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
-def load() -> list[dict[str, Any]]:
+def cpu_class(cpuinfo: str | None = None) -> str:
+    """"vnni" when the CPU has VNNI (int8 dot products without saturation), else "no-vnni".
+
+    The int8 embedder differs between the two (see ``embeddings.onnx_export``), and the
+    1.5B model's answers shift with it, so seeds answer gates are kept per class.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    flags = set(cpuinfo.split())
+    return "vnni" if {"avx512_vnni", "avx_vnni"} & flags else "no-vnni"
+
+
+def load(cpu: str | None = None) -> list[dict[str, Any]]:
+    """The gates for this machine: those without a ``cpu`` field, and those of its CPU class."""
     data = json.loads(resources.files("rag.data").joinpath("gates.json").read_text())
-    return list(data["gates"])
+    cpu = cpu or cpu_class()
+    return [g for g in data["gates"] if g.get("cpu", cpu) == cpu]
 
 
 def lookup(totals: dict[str, Any], metric: str) -> float | None:

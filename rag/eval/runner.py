@@ -320,9 +320,10 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Support judges (agreement with hand-labelled pairs)", ""]
         lines += [f"- **{name}**: {_fmt(v)}" for name, v in report["judge"].items()]
     if "gates" in report:
-        lines += ["", "## Gates", "", "| metric | value | gate | ok |", "|---|---|---|---|"]
+        lines += ["", "## Gates", "", "| metric | CPU class | value | gate | ok |", "|---|---|---|---|---|"]
         for g in report["gates"]:
-            lines.append(f"| {g['dataset']}.{g['metric']} | {_fmt(g['value'])} | {g['gate']} | {g['ok']} |")
+            lines.append(f"| {g['dataset']}.{g['metric']} | {g.get('cpu', 'any')} | {_fmt(g['value'])} | {g['gate']} "
+                         f"| {g['ok']} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,44 @@
+"""Does an answer give the quantity its question asks for?
+
+A small model asked "how many people protested?" sometimes answers with the
+sentence next to the right one ("The protests went on on Sunday [1]"): true,
+cited, and no answer at all. A quantity question whose answer states no
+number is caught here, by rule and before any LLM call, so the pipeline can
+try again with the sources it did not use. "How long" is left out: "since
+the election" answers it without a number.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.textnorm import numbers
+
+_ASKS = re.compile(
+    r"\b(how (many|much|old|high|large|big)|what (share|percentage|percent|proportion|number)|"
+    r"wie ?viele?|wie (hoch|alt|gro(ß|ss))|welchen anteil|wie ?viel prozent)\b",
+    re.IGNORECASE,
+)
+_WORDS = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|"
+    r"seventy|eighty|ninety|dozens?|hundreds?|thousands?|millions?|billions?|half|"
+    r"zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|vierzig|fünfzig|"
+    r"dutzend\w*|hundert\w*|tausend\w*|million\w*|milliard\w*|hälfte)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_quantity(question: str) -> bool:
+    """A question whose answer is a number: how many, how much, how old, what share ..."""
+    return bool(_ASKS.search(question))
+
+
+def states_quantity(text: str) -> bool:
+    """Digits or a number word ("six", "Tausende", "billion"); citation marks like [1] are not numbers."""
+    text = re.sub(r"\[\d+\]", " ", text)
+    return bool(numbers(text)) or bool(_WORDS.search(text))
+
+
+def gives_quantity(question: str, answer: str) -> bool:
+    """False only when the question asks for a quantity and the answer states none."""
+    return not asks_quantity(question) or states_quantity(answer)
