@@ -156,7 +156,8 @@ class Assistant:
 
     def _second_try(self, question: str, answer: Answer, evidence: Sequence[Evidence], lang: str,
                     standalone: str | None, asked: str) -> Answer:
-        """If the checked answer does not respond to the question, ask once more without the sources it used.
+        """If the checked answer does not respond to the question, or was refused for naming the wrong
+        office holder, ask once more without the sources it used (for the latter, the ones its draft cited).
 
         The retry keeps its result only when that one is supported and does
         respond; otherwise the first answer stands. Its tokens are not

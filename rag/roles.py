@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from rag.chunk import split_sentences
+
 ROLES: dict[str, tuple[str, ...]] = {
     "head of government": ("prime minister", "premier", "government leader", "head of government",
                            "regierungschef", "ministerpräsident", "premierminister"),
@@ -65,8 +67,8 @@ def role_at(words: list[str], i: int) -> str | None:
 def holds_role(name_in: Callable[[str, str], bool], name: str, role: str, texts: Iterable[str]) -> bool:
     """Whether some sentence of ``texts`` puts ``name`` within a few words of ``role`` or of its colleague."""
     for text in texts:
-        for sentence in re.split(r"(?<=[.!?])\s+", text):
-            words = sentence.split()
+        for sentence in split_sentences(text):
+            words = sentence.text.split()
             offices = [role_at(words, i) for i in range(len(words))]
             if role not in offices:
                 continue
