@@ -160,7 +160,10 @@ class CitationChecker:
     judge's false negatives. A claim
     that clears no citation's threshold may still be re-attributed to the single
     evidence sentence closest to it, if that one clears ``fallback_threshold``:
-    pronouns ("He also promised ...") lower the similarity of true claims.
+    pronouns ("He also promised ...") lower the similarity of true claims. The
+    judge reads a pronoun-led claim after the question, on its own citations and
+    on a re-attribution alike: "They agreed ..." is judged as an answer to
+    "what was agreed in February 2021?", not as a free-floating statement.
     A claim's names must stand in the source: spelled alike, or, through
     ``translated`` (``rag.wordmatch``), as their translation ("France" for
     "Frankreich").
@@ -250,7 +253,7 @@ class CitationChecker:
             ranked = sorted(by_n, key=lambda n: -scores[n])[: 2 if self.judge else 1]
             for best in ranked:
                 if n_ok := (carries(best) == needed and scores[best] >= self.fallback_threshold):
-                    n_ok = self._supported(draft.text, by_n[best], costs) if self.judge else n_ok
+                    n_ok = self._supported(claim, by_n[best], costs) if self.judge else n_ok
                 if n_ok:
                     supported = [best]
                     break

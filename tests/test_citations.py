@@ -336,3 +336,20 @@ def test_other_articles_stating_the_same_claim_are_cited_too() -> None:
     assert plain.check([DraftSentence(claim, (1,))], evidence, "Q?")[0].sentence.citations == (1,)
     weak = CitationChecker(Table({(claim, 1): 0.9, (claim, 3): 0.6}), threshold=0.55, judge=judge, corroborate=2)
     assert weak.check([DraftSentence(claim, (1,))], evidence, "Q?")[0].sentence.citations == (1,)
+
+
+def test_a_reattributed_pronoun_claim_is_judged_with_its_question() -> None:
+    """"They agreed ..." with a wrong citation must not be re-attributed to evidence the judge accepts
+    only when it forgets which meeting the question asks about."""
+    claim = "They agreed that Mischustin would visit Belarus."
+    question = "Q?"
+    asked: list[str] = []
+
+    def judge(c: str, text: str) -> bool:
+        asked.append(c)
+        return not c.startswith(question)
+
+    checker = CitationChecker(Table({(claim, 1): 0.5}), threshold=0.55, judge=judge)
+    [v] = checker.check([DraftSentence(claim, (2,))], _passage_evidence(), question)
+    assert not v.sentence.supported
+    assert asked and all(c == f"{question} {claim}" for c in asked)
