@@ -2,8 +2,9 @@
 
 A small model cites loosely: it strings [1][2][3] together, cites the wrong
 source, or slips in a number no source states. Each sentence is checked
-before it is shown: its numbers must stand in a cited source, and its claim
-must be close in meaning (multilingual embeddings) to the cited sentence.
+before it is shown: its numbers must stand in a cited sentence (the quote a
+reader checks, not merely its passage), and its claim must be close in meaning
+(multilingual embeddings) to the cited sentence.
 Wrong citations are moved to the evidence that supports the claim; a sentence
 nothing supports is dropped or marked, depending on settings.
 """
@@ -164,7 +165,11 @@ class CitationChecker:
     judge reads a pronoun-led claim after the question, on its own citations and
     on a re-attribution alike: "They agreed ..." is judged as an answer to
     "what was agreed in February 2021?", not as a free-floating statement.
-    A claim's names must stand in the source: spelled alike, or, through
+    A claim's numbers must stand in the quoted sentence itself: the judge,
+    shown the sentence before as context, took "Tikhanovskaya received 80.1
+    percent" as stated by "the opposition calls Tikhanovskaya the winner",
+    after "the head of state got 80.1 percent". Its names must stand in the
+    source passage: spelled alike, or, through
     ``translated`` (``rag.wordmatch``), as their translation ("France" for
     "Frankreich").
     """
@@ -234,8 +239,8 @@ class CitationChecker:
             return name_in(x, text) or (self.translated is not None and self.translated(written[x], text))
 
         def carries(n: int) -> set[str]:
-            src = by_n[n].passage.text
-            return {x for x in claim_numbers if x in numbers(src)} | {x for x in claim_names if named(x, src)}
+            quote, src = by_n[n].sentence.text, by_n[n].passage.text
+            return {x for x in claim_numbers if x in numbers(quote)} | {x for x in claim_names if named(x, src)}
 
         needed = claim_numbers | claim_names
         if wrong_holder := self._wrong_office_holder(draft.text, evidence, question):

@@ -353,3 +353,19 @@ def test_a_reattributed_pronoun_claim_is_judged_with_its_question() -> None:
     [v] = checker.check([DraftSentence(claim, (2,))], _passage_evidence(), question)
     assert not v.sentence.supported
     assert asked and all(c == f"{question} {claim}" for c in asked)
+
+
+def test_a_claims_number_must_stand_in_the_quoted_sentence_not_only_beside_it() -> None:
+    """The reader checks the quote: "She got 80.1 percent" is not cited to "The opposition calls her the
+    winner" because the sentence before it gives someone else's 80.1 percent, even if the judge says yes;
+    the citation goes to the sentence stating the number, where the judge's verdict is on the right text."""
+    texts = ["Der Staatschef ließ sich mit 80,1 Prozent bestätigen.",
+             "Die Opposition hält dagegen Swetlana Tichanowskaja als die wahre Siegerin."]
+    sents = (Sentence(texts[0], 0, len(texts[0])), Sentence(texts[1], len(texts[0]) + 1, len(" ".join(texts))))
+    passage = Passage(0, "001_x", 0, " ".join(texts), 0, len(" ".join(texts)), sents)
+    evidence = [Evidence(n=1, passage=passage, sentence=sents[1], score=0.6, sentence_id=1),
+                Evidence(n=2, passage=passage, sentence=sents[0], score=0.5, sentence_id=0)]
+    claim = "Svetlana Tikhanovskaya officially received 80.1 percent of the vote."
+    checker = CitationChecker(Table({(claim, 1): 0.6, (claim, 2): 0.5}), threshold=0.55, judge=lambda c, t: True)
+    [v] = checker.check([DraftSentence(claim, (1,))], evidence, "Q?")
+    assert v.sentence.supported and v.sentence.citations == (2,)
