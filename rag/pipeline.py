@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from rag.answer_kind import preferred
 from rag.citations import CheckCosts, CitationChecker, DraftSentence, Verdict, build_citations, render, split_answer
 from rag.errors import InputError
 from rag.generate import Generator
@@ -120,7 +121,7 @@ class Assistant:
         asked = rewritten or question
         standalone = query if history else None
         searched = time.perf_counter()
-        retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences)
+        retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences, prefer=preferred(asked))
         retrieve_s = time.perf_counter() - searched
         yield Retrieved(retrieval.evidence, query, asked)
         if not retrieval.evidence or retrieval.best_similarity < self.refuse_below:

@@ -39,6 +39,20 @@ def states_quantity(text: str) -> bool:
     return bool(numbers(text)) or bool(_WORDS.search(text))
 
 
+_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+           "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
+_DATES = re.compile(rf"\b(\d{{1,2}}\.?\s*(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}}\b|(?:19|20)\d\d\b)")
+
+
+def states_amount(text: str) -> bool:
+    """``states_quantity`` once dates are set aside: "am 9. August" or "2020" counts nothing.
+
+    Used to prefer evidence for a quantity question, where a date is the
+    wrong kind of number.
+    """
+    return states_quantity(_DATES.sub(" ", text))
+
+
 def gives_quantity(question: str, answer: str) -> bool:
     """False only when the question asks for a quantity and the answer states none."""
     return not asks_quantity(question) or states_quantity(answer)

@@ -10,11 +10,13 @@ import pytest
 from conftest import MakeAssistant
 from fakes import FakeEmbedder, ScriptedGenerator, echo_sources, sources_in
 
+from rag.answer_kind import preferred
 from rag.errors import InputError
 from rag.generate import GenerationStats, Message
 from rag.ingest import Ingestor
 from rag.pipeline import MAX_QUESTION_CHARS, Assistant, Done, Event, Retrieved, Token
 from rag.prompt import REFUSAL_MARK, REFUSALS, SYSTEM, build_messages, detect_language, source_header
+from rag.quantity import states_quantity
 from rag.store import Store
 from rag.types import Answer, Document, Turn
 
@@ -430,10 +432,38 @@ def test_a_wrong_office_holder_is_refused_when_the_retry_finds_none(make_assista
 
 def test_a_quantity_question_answered_without_a_number_is_retried_without_a_judge_call(
         make_assistant: MakeAssistant) -> None:
-    gen = ScriptedGenerator(_first_then_other)
+    def without_a_number(msgs: list[Message]) -> str:
+        n, text = next((n, t) for n, t in sources_in(msgs).items() if not states_quantity(t))
+        return f"{text} [{n}]"
+
+    gen = ScriptedGenerator(without_a_number)
     ans = make_assistant(gen).ask("How many people have been detained since the protests began?")
     first, second = (sources_in(c["messages"]) for c in gen.calls)  # type: ignore[arg-type]
     assert ans.timings.checks["quantity_misses"] >= 1 and ans.timings.checks["retries"] == 1
-    assert first[1] not in second.values()
+    assert without_a_number(gen.calls[0]["messages"]).split(" [")[0] not in second.values()  # type: ignore[arg-type]
     numbered = [q for q, a in gen.relevance_calls if any(ch.isdigit() for ch in a)]
     assert len(gen.relevance_calls) == len(numbered)
+
+
+@pytest.mark.parametrize("question", [
+    "How many people have been detained since the protests began?",
+    "Wie viele Menschen demonstrierten am Sonntag in Minsk?",
+    "Which Russian government leader was due to visit Belarus?",
+    "Who announced the prime minister's trip?",
+])
+def test_the_evidence_shown_favours_the_kind_of_sentence_the_question_asks_for(
+        make_assistant: MakeAssistant, question: str) -> None:
+    """The pipeline passes ``preferred(question)`` to retrieval: those sentences, and only they, gain 0.05."""
+    assistant = make_assistant(ScriptedGenerator(lambda msgs: "NOT IN SOURCES"))
+    plain = assistant.retriever.retrieve(question, assistant.top_k, assistant.evidence_sentences)
+    shown = next(e for e in assistant.stream(question) if isinstance(e, Retrieved)).evidence
+    bonus = {e.sentence_id: e.score - p.score for e in shown for p in plain.evidence
+             if p.sentence_id == e.sentence_id}
+    assert bonus, "the two selections share no sentence"
+    prefer = preferred(question)
+    for e in shown:
+        if e.sentence_id in bonus:
+            favoured = prefer is not None and prefer(e.sentence.text)
+            assert bonus[e.sentence_id] == pytest.approx(0.05 if favoured else 0.0)
+    if prefer is not None:
+        assert any(prefer(e.sentence.text) for e in shown)

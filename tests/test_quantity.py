@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.quantity import asks_quantity, gives_quantity, states_quantity
+from rag.quantity import asks_quantity, gives_quantity, states_amount, states_quantity
 
 
 def test_quantity_questions_in_both_languages() -> None:
@@ -23,3 +23,12 @@ def test_only_a_quantity_question_needs_a_number() -> None:
     assert not gives_quantity("How many people were detained?", "Many trucks were seen [3].")
     assert gives_quantity("How many people were detained?", "More than 30,000 people [3].")
     assert gives_quantity("Who was detained?", "The opposition leader [3].")
+
+
+def test_an_amount_is_a_quantity_that_is_not_a_date() -> None:
+    assert states_amount("Es gab mehr als 30 000 Festnahmen.")
+    assert states_amount("Der 65-Jährige regiert seit 26 Jahren.")
+    assert states_amount("Sechs Monate nach Beginn der Proteste")
+    assert not states_amount("Seit der Wahl am 9. August steckt Belarus in einer Krise.")
+    assert not states_amount("On August 9, 2020 the election was held.")
+    assert states_amount("Am 9. August stimmten 80,1 Prozent für ihn.")

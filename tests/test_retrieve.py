@@ -143,6 +143,22 @@ def test_retrieve_numbers_evidence_from_the_hits(snapshot: Snapshot, embedder: F
     assert any("80,1" in e.sentence.text for e in r.evidence)
 
 
+def test_preferred_sentences_gain_the_bonus_and_rise(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    query = "Lukaschenko Putin Sotschi"
+    plain = retriever.retrieve(query, top_k=6, max_sentences=40).evidence
+    last = plain[-1].sentence.text
+    bonus = plain[0].score - plain[-1].score + 0.01
+    boosted = retriever.retrieve(query, top_k=6, max_sentences=40, prefer=lambda t: t == last,
+                                 prefer_bonus=bonus).evidence
+    assert boosted[0].sentence.text == last
+    assert boosted[0].score == pytest.approx(plain[-1].score + bonus)
+    rest = [e.sentence.text for e in boosted[1:]]
+    assert rest and rest == [e.sentence.text for e in plain[:len(rest)]]
+    unchanged = retriever.retrieve(query, top_k=6, max_sentences=40, prefer=lambda t: False, prefer_bonus=5.0)
+    assert [e.score for e in unchanged.evidence] == [e.score for e in plain]
+
+
 def test_retrieve_respects_max_sentences(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
     retriever = Retriever(snapshot, embedder)
     assert len(retriever.retrieve("Lukaschenko Putin", top_k=8, max_sentences=2).evidence) <= 2
