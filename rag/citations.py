@@ -22,7 +22,7 @@ import numpy as np
 from rag.chunk import split_sentences
 from rag.prompt import detect_language
 from rag.roles import asked_role, holds_role, surnames
-from rag.textnorm import fold, numbers
+from rag.textnorm import MONTHS, fold, numbers
 from rag.types import AnswerSentence, Citation, Document, Evidence
 
 _MARK = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
@@ -318,9 +318,7 @@ class CitationChecker:
         return extra
 
 
-_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
-           "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
-_DAY_MONTH = rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}\.?\s+(?:{_MONTHS}))"
+_DAY_MONTH = rf"\b(?:(?:{MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?|\d{{1,2}}\.?\s+(?:{MONTHS}))"
 
 
 def drop_invented_years(draft: DraftSentence, evidence: Sequence[Evidence], question: str) -> DraftSentence:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag.textnorm import numbers
+from rag.textnorm import MONTHS, numbers
 
 _ASKS = re.compile(
     r"\b(how (many|much|old|high|large|big)|what (share|percentage|percent|proportion|number)|"
@@ -39,9 +39,7 @@ def states_quantity(text: str) -> bool:
     return bool(numbers(text)) or bool(_WORDS.search(text))
 
 
-_MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
-           "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
-_DATES = re.compile(rf"\b(\d{{1,2}}\.?\s*(?:{_MONTHS})|(?:{_MONTHS})\s+\d{{1,2}}\b|(?:19|20)\d\d\b)")
+_DATES = re.compile(rf"\b(\d{{1,2}}\.?\s*(?:{MONTHS})|(?:{MONTHS})\s+\d{{1,2}}\b|(?:19|20)\d\d\b)")
 
 
 def states_amount(text: str) -> bool:

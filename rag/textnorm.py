@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
+MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+          "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
+"""English and German month names as a regex alternation, for telling dates from other numbers."""
 _TRANSLIT = [("tsch", "ch"), ("sch", "sh"), ("kh", "ch"), ("ck", "k"), ("w", "v"), ("j", "y"), ("ph", "f"),
              ("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", "s"), ("tz", "z")]
 STOPWORDS = set("""
