@@ -239,8 +239,8 @@ class CitationChecker:
             return name_in(x, text) or (self.translated is not None and self.translated(written[x], text))
 
         def carries(n: int) -> set[str]:
-            quote, src = by_n[n].sentence.text, by_n[n].passage.text
-            return {x for x in claim_numbers if x in numbers(quote)} | {x for x in claim_names if named(x, src)}
+            quoted, src = numbers(by_n[n].sentence.text), by_n[n].passage.text
+            return (claim_numbers & quoted) | {x for x in claim_names if named(x, src)}
 
         needed = claim_numbers | claim_names
         if wrong_holder := self._wrong_office_holder(draft.text, evidence, question):
