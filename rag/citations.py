@@ -246,7 +246,8 @@ class CitationChecker:
         if wrong_holder := self._wrong_office_holder(draft.text, evidence, question):
             return Verdict(AnswerSentence(draft.text, (), False), wrong_holder, wrong_person=True)
         floor = self.fallback_threshold if self.judge else self.threshold
-        close = [n for n in dict.fromkeys(draft.cited) if n in by_n and scores[n] >= floor]
+        close = [n for n in dict.fromkeys(draft.cited) if n in by_n
+                 and (scores[n] >= floor or self._numbers_quoted(claim_numbers, by_n[n]))]
         claim = with_context(draft.text, question) if _PRONOUN_START.match(draft.text) else draft.text
         if self.judge:
             close = [n for n in close if scores[n] >= self.strong_threshold or self._supported(claim, by_n[n], costs)]
@@ -275,6 +276,15 @@ class CitationChecker:
                 reason = "no source supports this sentence"
         quotes = tuple(by_n[n].sentence.text for n in supported)
         return Verdict(AnswerSentence(draft.text, tuple(supported), bool(supported), quotes), reason)
+
+    def _numbers_quoted(self, claim_numbers: set[str], e: Evidence) -> bool:
+        """With a judge, a cited quote that states all of the claim's numbers is judged whatever its similarity.
+
+        "Der 65-Jährige regiert seit 26 Jahren" leaves its subject to the
+        sentence before, so "Lukashenko is 65" scores low against it; the
+        shared number is the better sign that the judge should read it.
+        """
+        return self.judge is not None and bool(claim_numbers) and claim_numbers <= numbers(e.sentence.text)
 
     def _wrong_office_holder(self, claim: str, evidence: Sequence[Evidence], question: str) -> str:
         """Why the claim names the wrong holder of the office the question asks about, or "".
@@ -398,9 +408,11 @@ def build_citations(verdicts: list[Verdict], evidence: Sequence[Evidence],
     return citations
 
 
-def render(sentences: Sequence[AnswerSentence], mark_unsupported: str = "") -> str:
+def render(sentences: Sequence[AnswerSentence], mark_unsupported: str = "",
+           leads: Sequence[str] = ()) -> str:
+    """The answer text: each sentence with its citation marks, after its lead (see ``rag.attribution``)."""
     parts = []
-    for s in sentences:
+    for i, s in enumerate(sentences):
         marks = "".join(f"[{n}]" for n in s.citations)
         text = s.text
         if marks:
@@ -409,5 +421,5 @@ def render(sentences: Sequence[AnswerSentence], mark_unsupported: str = "") -> s
             text = f"{text[:cut]} {marks}{text[cut:]}"
         elif not s.supported and mark_unsupported:
             text = f"{text} {mark_unsupported}"
-        parts.append(text)
+        parts.append((leads[i] if i < len(leads) else "") + text)
     return " ".join(parts)

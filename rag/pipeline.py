@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.answer_kind import preferred
+from rag.attribution import leads
 from rag.citations import CheckCosts, CitationChecker, DraftSentence, Verdict, build_citations, render, split_answer
 from rag.errors import InputError
 from rag.generate import Generator
@@ -238,7 +239,7 @@ class Assistant:
             return dataclasses.replace(refusal, timings=timings)
         citations = build_citations(kept, evidence, self.retriever.snapshot.documents)
         sentences = [v.sentence for v in kept]
-        text = render(sentences, mark_unsupported="[unsupported]" if verify else "")
+        text = render(sentences, "[unsupported]" if verify else "", leads(sentences, citations, lang))
         return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
 
     def ask_both(self, question: str, history: Sequence[Turn] = ()) -> tuple[Answer, Answer]:

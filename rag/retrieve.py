@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from embeddings.embedder import Embedder
+from rag.answer_kind import Preference
 from rag.store import Snapshot
 from rag.textnorm import tokens
-from rag.types import Evidence, Hit
+from rag.types import Evidence, Hit, Passage, Sentence
 
 RRF_K = 60
 SENTENCE_SCAN_MAX = 50_000
@@ -177,30 +178,49 @@ class Retriever:
         return hits, (qvec if qvec is not None else np.zeros(0, np.float32)), sims
 
     def retrieve(self, query: str, top_k: int = 6, max_sentences: int = 6,
-                 prefer: Callable[[str], bool] | None = None, prefer_bonus: float = 0.05) -> Retrieval:
+                 prefer: Preference | None = None) -> Retrieval:
         """Best passages, then the best sentences in them as numbered evidence.
 
         ``prefer`` marks the sentences of the kind the question asks for (one
-        that states a number, for "how many ...?"); they get ``prefer_bonus``,
+        that states a number, for "how many ...?"); they gain its bonus,
         because the sentence with the answer is often not the one most like
         the question: "30 000 Festnahmen" sits below "the protests go on".
+        With ``beyond_hits`` the corpus's closest sentences outside the best
+        passages compete too, if they are of that kind.
         """
         hits, qvec, sims = self.search(query, top_k)
         assert sims is not None
         q_terms = set(tokens(query))
+        pool = [(sid, hit.passage, sent) for hit in hits
+                for sid, sent in zip(self.snapshot.sentence_ids[hit.passage.passage_id], hit.passage.sentences,
+                                     strict=True)]
+        if prefer is not None and prefer.beyond_hits:
+            pool += self._preferred_elsewhere(sims, {hit.passage.passage_id for hit in hits}, prefer)
         scored = []
-        for hit in hits:
-            for sid, sent in zip(self.snapshot.sentence_ids[hit.passage.passage_id], hit.passage.sentences,
-                                 strict=True):
-                overlap = len(q_terms & set(tokens(sent.text))) / (len(q_terms) or 1)
-                bonus = prefer_bonus if prefer is not None and prefer(sent.text) else 0.0
-                scored.append((float(sims[sid]) + 0.1 * overlap + bonus, float(sims[sid]), hit, sent, sid))
+        for sid, passage, sent in pool:
+            overlap = len(q_terms & set(tokens(sent.text))) / (len(q_terms) or 1)
+            bonus = prefer.bonus if prefer is not None and prefer.test(sent.text) else 0.0
+            scored.append((float(sims[sid]) + 0.1 * overlap + bonus, float(sims[sid]), passage, sent, sid))
         scored.sort(key=lambda t: -t[0])
         best = max((s[1] for s in scored), default=0.0)
         chosen = [s for s in scored if s[0] >= scored[0][0] - 0.2][:max_sentences] if scored else []
-        evidence = tuple(Evidence(n=i + 1, passage=h.passage, sentence=s, score=sc, sentence_id=sid)
-                         for i, (sc, _, h, s, sid) in enumerate(chosen))
+        evidence = tuple(Evidence(n=i + 1, passage=p, sentence=s, score=sc, sentence_id=sid)
+                         for i, (sc, _, p, s, sid) in enumerate(chosen))
         return Retrieval(tuple(hits), evidence, qvec, best)
+
+    def _preferred_elsewhere(self, sims: np.ndarray, taken: set[int],
+                             prefer: Preference) -> list[tuple[int, Passage, Sentence]]:
+        """Sentences of the preferred kind among the closest ``4 x candidates``, outside the ``taken`` passages."""
+        out = []
+        for sid in top_indices(sims, self.candidates * 4):
+            pid = self.sentence_passage[int(sid)]
+            if pid in taken or sims[sid] < 0:
+                continue
+            passage = self.snapshot.passages[pid]
+            sent = passage.sentences[self.snapshot.sentence_ids[pid].index(int(sid))]
+            if prefer.test(sent.text):
+                out.append((int(sid), passage, sent))
+        return out
 
     def claim_similarity(self, claims: Sequence[str], evidence: Sequence[Evidence]) -> np.ndarray:
         """Cosine of each claim (embedded as a query) with each evidence sentence's stored vector."""

@@ -12,7 +12,7 @@ ELECTION = "Seit der Präsidentenwahl am 9. August steckt Belarus in einer Krise
 def test_a_quantity_question_prefers_an_amount_not_a_date() -> None:
     prefer = preferred("How many people have been detained since the protests began?")
     assert prefer is not None
-    assert prefer(ARRESTS) and not prefer(ELECTION) and not prefer(MISCHUSTIN)
+    assert prefer.test(ARRESTS) and not prefer.test(ELECTION) and not prefer.test(MISCHUSTIN)
 
 
 def test_other_questions_prefer_nothing() -> None:

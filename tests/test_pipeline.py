@@ -453,7 +453,7 @@ def test_a_quantity_question_answered_without_a_number_is_retried_without_a_judg
 ])
 def test_the_evidence_shown_favours_the_kind_of_sentence_the_question_asks_for(
         make_assistant: MakeAssistant, question: str) -> None:
-    """The pipeline passes ``preferred(question)`` to retrieval: those sentences, and only they, gain 0.05."""
+    """The pipeline passes ``preferred(question)`` to retrieval: those sentences, and only they, gain its bonus."""
     assistant = make_assistant(ScriptedGenerator(lambda msgs: "NOT IN SOURCES"))
     plain = assistant.retriever.retrieve(question, assistant.top_k, assistant.evidence_sentences)
     shown = next(e for e in assistant.stream(question) if isinstance(e, Retrieved)).evidence
@@ -463,7 +463,7 @@ def test_the_evidence_shown_favours_the_kind_of_sentence_the_question_asks_for(
     prefer = preferred(question)
     for e in shown:
         if e.sentence_id in bonus:
-            favoured = prefer is not None and prefer(e.sentence.text)
-            assert bonus[e.sentence_id] == pytest.approx(0.05 if favoured else 0.0)
+            favoured = prefer is not None and prefer.test(e.sentence.text)
+            assert bonus[e.sentence_id] == pytest.approx(prefer.bonus if prefer and favoured else 0.0)
     if prefer is not None:
-        assert any(prefer(e.sentence.text) for e in shown)
+        assert any(prefer.test(e.sentence.text) for e in shown)

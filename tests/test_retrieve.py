@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
+from rag.answer_kind import Preference
 from rag.retrieve import BM25, Retriever, rrf
 from rag.store import Snapshot
 from rag.textnorm import tokens
@@ -149,13 +150,13 @@ def test_preferred_sentences_gain_the_bonus_and_rise(snapshot: Snapshot, embedde
     plain = retriever.retrieve(query, top_k=6, max_sentences=40).evidence
     last = plain[-1].sentence.text
     bonus = plain[0].score - plain[-1].score + 0.01
-    boosted = retriever.retrieve(query, top_k=6, max_sentences=40, prefer=lambda t: t == last,
-                                 prefer_bonus=bonus).evidence
+    boosted = retriever.retrieve(query, top_k=6, max_sentences=40,
+                                 prefer=Preference(lambda t: t == last, bonus)).evidence
     assert boosted[0].sentence.text == last
     assert boosted[0].score == pytest.approx(plain[-1].score + bonus)
     rest = [e.sentence.text for e in boosted[1:]]
     assert rest and rest == [e.sentence.text for e in plain[:len(rest)]]
-    unchanged = retriever.retrieve(query, top_k=6, max_sentences=40, prefer=lambda t: False, prefer_bonus=5.0)
+    unchanged = retriever.retrieve(query, top_k=6, max_sentences=40, prefer=Preference(lambda t: False, 5.0))
     assert [e.score for e in unchanged.evidence] == [e.score for e in plain]
 
 

@@ -1,0 +1,78 @@
+"""Which article says what: labels before sentences drawn from articles of different dates."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import MakeAssistant
+from fakes import ScriptedGenerator
+
+from rag.attribution import leads, spoken_date
+from rag.citations import render
+from rag.generate import Message
+from rag.types import AnswerSentence, Citation
+
+
+def cite(n: int, doc_id: str, date: str | None, source: str | None = "Reuters") -> Citation:
+    return Citation(n=n, doc_id=doc_id, title="t", date=date, source=source, passage="p", quote="q")
+
+
+def sent(text: str, *cited: int) -> AnswerSentence:
+    return AnswerSentence(text, cited, True)
+
+
+def test_spoken_dates_in_both_languages() -> None:
+    assert spoken_date("2020-08", "en") == "August 2020"
+    assert spoken_date("2020-08", "de") == "August 2020"
+    assert spoken_date("2021-03", "de") == "März 2021"
+    assert spoken_date("2020-09-14", "en") == "14 September 2020"
+    assert spoken_date("2020-09-04", "de") == "4. September 2020"
+    assert spoken_date("2020-13", "en") == "2020-13"
+    assert spoken_date("autumn", "en") == "autumn"
+
+
+def test_articles_of_different_dates_are_named_once_per_run() -> None:
+    citations = [cite(1, "a", "2020-08"), cite(2, "a", "2020-08"), cite(3, "b", "2020-09", "dpa-AFX")]
+    sentences = [sent("He is 65.", 1), sent("He has ruled for 26 years.", 2), sent("He is 66.", 3)]
+    assert leads(sentences, citations, "en") == ["Reuters, August 2020: ", "", "dpa-AFX, September 2020: "]
+    assert render(sentences, leads=leads(sentences, citations, "en")) == (
+        "Reuters, August 2020: He is 65 [1]. He has ruled for 26 years [2]. dpa-AFX, September 2020: He is 66 [3].")
+
+
+def test_one_date_or_an_undated_article_gets_no_labels() -> None:
+    same = [cite(1, "a", "2020-08"), cite(2, "b", "2020-08", "AFP")]
+    sentences = [sent("X.", 1), sent("Y.", 2)]
+    assert leads(sentences, same, "en") == ["", ""]
+    undated = [cite(1, "a", "2020-08"), cite(2, "b", None)]
+    assert leads(sentences, undated, "en") == ["", ""]
+
+
+def test_a_sentence_citing_two_articles_names_both_and_a_missing_agency_leaves_the_date() -> None:
+    citations = [cite(1, "a", "2020-08", None), cite(2, "b", "2021-02", "dpa")]
+    sentences = [sent("Beide sagen es.", 1, 2), sent("Nur einer.", 2)]
+    assert leads(sentences, citations, "de") == ["August 2020 und dpa, Februar 2021: ", "dpa, Februar 2021: "]
+
+
+_HEADER = re.compile(r"^\[(\d+)\] \((\d{4}-\d{2})[^)]*\) (.*)$")
+
+
+def test_the_answer_says_which_article_says_what_and_the_checked_sentences_stay_as_written(
+        make_assistant: MakeAssistant) -> None:
+    def two_dates(messages: list[Message]) -> str:
+        lines = [_HEADER.match(line) for line in messages[-1]["content"].splitlines()]
+        first: dict[str, tuple[str, str]] = {}
+        for m in lines:
+            if m:
+                first.setdefault(m.group(2), (m.group(1), m.group(3)))
+        assert len(first) >= 2, "the seeds evidence should span two months"
+        (n1, s1), (n2, s2) = list(first.values())[:2]
+        return f"{s1} [{n1}] {s2} [{n2}]"
+
+    answer = make_assistant(ScriptedGenerator(two_dates)).ask("Proteste gegen Lukaschenko seit der Wahl")
+    assert not answer.refused and len(answer.sentences) == 2
+    dates = {c.n: c.date for c in answer.citations}
+    assert len(set(dates.values())) == 2
+    for s in answer.sentences:
+        assert not re.match(r"^\w[\w-]*, \w+ \d{4}: ", s.text)
+    labels = re.findall(r"(?:^|\]\S* )([\w-]+, \w+ \d{4}): ", answer.answer)
+    assert len(labels) == 2 and labels[0] != labels[1]
