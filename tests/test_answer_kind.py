@@ -19,3 +19,22 @@ def test_other_questions_prefer_nothing() -> None:
     assert preferred("What did Putin promise Lukashenko?") is None
     assert preferred("Wo trafen sich Putin und Lukaschenko?") is None
     assert preferred("Which Russian government leader was due to visit Belarus?") is None
+
+
+def test_an_age_question_prefers_a_stated_age_and_looks_beyond_the_best_passages() -> None:
+    for question in ("How old is Lukashenko?", "Wie alt ist Lukaschenko?", "At what age did he take office?"):
+        prefer = preferred(question)
+        assert prefer is not None and prefer.beyond_hits and prefer.bonus > 0.05, question
+    prefer = preferred("How old is Lukashenko?")
+    assert prefer is not None
+    for text in ("Der 65-Jährige regiert das Land seit 26 Jahren autoritär.",
+                 "Zudem hält er den 66-Jährigen für den Wahlsieger.", "The 66-year-old leader", "He is 66 years old.",
+                 "Sie starb im Alter von 70 Jahren.", "aged 40"):
+        assert prefer.test(text), text
+    for text in (ELECTION, ARRESTS, "Der seit 26 Jahren regierende Lukaschenko", "Jahrelang protestierten sie."):
+        assert not prefer.test(text), text
+
+
+def test_only_age_questions_look_beyond_the_best_passages() -> None:
+    prefer = preferred("How many people have been detained?")
+    assert prefer is not None and not prefer.beyond_hits

@@ -369,3 +369,45 @@ def test_a_claims_number_must_stand_in_the_quoted_sentence_not_only_beside_it() 
     checker = CitationChecker(Table({(claim, 1): 0.6, (claim, 2): 0.5}), threshold=0.55, judge=lambda c, t: True)
     [v] = checker.check([DraftSentence(claim, (1,))], evidence, "Q?")
     assert v.sentence.supported and v.sentence.citations == (2,)
+
+
+def _age_evidence() -> list[Evidence]:
+    """An age whose subject is left to the sentence before, which is in another passage."""
+    text = "Der 65-Jährige regiert das Land seit 26 Jahren autoritär."
+    sent = Sentence(text, 0, len(text))
+    return [Evidence(n=1, passage=Passage(0, "000_x", 0, text, 0, len(text), (sent,)), sentence=sent, score=0.4)]
+
+
+def test_a_quote_stating_the_claims_numbers_is_judged_even_when_its_similarity_is_low() -> None:
+    """"Lukashenko is 65" scores 0.2 against "Der 65-Jährige regiert ...": too low for the similarity floor,
+    but the shared number sends it to the judge, whose verdict decides."""
+    claim = "Lukashenko is 65 years old."
+    asked: list[str] = []
+
+    def judge(c: str, text: str) -> bool:
+        asked.append(c)
+        return True
+
+    checker = CitationChecker(Table({(claim, 1): 0.2}), threshold=0.55, fallback_threshold=0.42, judge=judge)
+    [v] = checker.check([DraftSentence(claim, (1,))], _age_evidence(), "How old is Lukashenko?")
+    assert v.sentence.supported and v.sentence.citations == (1,) and asked
+    no = CitationChecker(Table({(claim, 1): 0.2}), threshold=0.55, fallback_threshold=0.42, judge=lambda c, t: False)
+    [v] = no.check([DraftSentence(claim, (1,))], _age_evidence(), "How old is Lukashenko?")
+    assert not v.sentence.supported
+
+
+def test_a_low_similarity_quote_without_the_claims_numbers_is_not_judged() -> None:
+    asked: list[str] = []
+
+    def judge(c: str, text: str) -> bool:
+        asked.append(c)
+        return True
+
+    for claim in ("Lukashenko is 66 years old.", "Lukashenko rules the country."):
+        checker = CitationChecker(Table({(claim, 1): 0.2}), threshold=0.55, fallback_threshold=0.42, judge=judge)
+        [v] = checker.check([DraftSentence(claim, (1,))], _age_evidence(), "How old is he?")
+        assert not v.sentence.supported
+    assert asked == []
+    no_judge = CitationChecker(Table({("Lukashenko is 65 years old.", 1): 0.2}), threshold=0.55)
+    [v] = no_judge.check([DraftSentence("Lukashenko is 65 years old.", (1,))], _age_evidence(), "How old is he?")
+    assert not v.sentence.supported

@@ -182,3 +182,20 @@ def test_bm25_index_includes_the_title(snapshot: Snapshot, embedder: FakeEmbedde
     assert "trifft" not in tokens(first.text) and "trifft" in tokens(doc.title)
     ranking = retriever.lexical_ranking("trifft", 50)
     assert {snapshot.passages[i].doc_id for i in ranking} == {doc.doc_id}
+
+
+def test_a_preference_beyond_hits_brings_in_a_sentence_from_outside_the_best_passages(
+        snapshot: Snapshot, embedder: FakeEmbedder) -> None:
+    retriever = Retriever(snapshot, embedder)
+    query = "Lukaschenko Putin Sotschi"
+    hits, _, sims = retriever.search(query, 6)
+    taken = {h.passage.passage_id for h in hits}
+    outside = [(float(sims[sid]), p, s) for p in snapshot.passages if p.passage_id not in taken
+               for sid, s in zip(snapshot.sentence_ids[p.passage_id], p.sentences, strict=True)]
+    _, passage, wanted = max(outside, key=lambda t: t[0])
+    far = Preference(lambda t: t == wanted.text, 5.0, beyond_hits=True)
+    near = Preference(lambda t: t == wanted.text, 5.0)
+    found = retriever.retrieve(query, top_k=6, max_sentences=6, prefer=far).evidence
+    assert found[0].sentence == wanted and found[0].passage == passage
+    assert found[0].sentence_id == snapshot.sentence_ids[passage.passage_id][passage.sentences.index(wanted)]
+    assert wanted not in [e.sentence for e in retriever.retrieve(query, top_k=6, max_sentences=6, prefer=near).evidence]
