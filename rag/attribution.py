@@ -12,14 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.textnorm import MONTH_NAMES
 from rag.types import AnswerSentence, Citation
 
-_MONTH_NAMES = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-           "November", "Dezember"),
-}
 _ISO = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
@@ -28,7 +23,7 @@ def spoken_date(date: str, lang: str) -> str:
     m = _ISO.match(date)
     if not m or not 1 <= int(m.group(2)) <= 12:
         return date
-    month = _MONTH_NAMES.get(lang, _MONTH_NAMES["en"])[int(m.group(2)) - 1]
+    month = MONTH_NAMES.get(lang, MONTH_NAMES["en"])[int(m.group(2)) - 1]
     if not m.group(3):
         return f"{month} {m.group(1)}"
     day = int(m.group(3))
@@ -54,7 +49,7 @@ def leads(sentences: Sequence[AnswerSentence], citations: Sequence[Citation], la
     dates = {by_n[n].date for s in sentences for n in s.citations if n in by_n}
     if None in dates or len(dates) < 2:
         return ["" for _ in sentences]
-    first = {c.doc_id: c for c in reversed(citations)}
+    of_doc = {c.doc_id: c for c in citations}
     joiner = " und " if lang == "de" else " and "
     out: list[str] = []
     previous: tuple[str, ...] = ()
@@ -63,6 +58,6 @@ def leads(sentences: Sequence[AnswerSentence], citations: Sequence[Citation], la
         if not docs or docs == previous:
             out.append("")
         else:
-            out.append(joiner.join(source_label(first[d], lang) for d in docs) + ": ")
+            out.append(joiner.join(source_label(of_doc[d], lang) for d in docs) + ": ")
         previous = docs or previous
     return out

@@ -15,6 +15,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from rag.errors import InputError
+from rag.textnorm import MONTH_NAMES
 from rag.types import Document, text_digest
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
@@ -24,11 +25,8 @@ _DATELINE = re.compile(
     r"(?P<dateline>[A-ZÄÖÜ][\wÄÖÜäöüß./\- ]{1,60}?)\s*\((?P<agency>[A-Za-z][A-Za-z\-./ ]{1,24})\)\s*[-–—]\s*"
 )
 _CREDIT = re.compile(r"(?:REUTERS|AFP|AP|DPA|EPA|Reuters)/[A-Z][\w.\- ]+\s*$")
-_EN_DATE = re.compile(
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{1,2},\s+(\d{4})"
-)
-_MONTHS = {m: i for i, m in enumerate(
-    "January February March April May June July August September October November December".split(), 1)}
+_EN_DATE = re.compile(rf"\b({'|'.join(MONTH_NAMES['en'])})\s+\d{{1,2}},\s+(\d{{4}})")
+_MONTHS = {m: i for i, m in enumerate(MONTH_NAMES["en"], 1)}
 _EN_WORDS = {"the", "and", "of", "in", "a", "to", "for", "against", "take", "part", "people", "is", "are"}
 _DE_WORDS = {"der", "die", "das", "und", "nicht", "mit", "sich", "ist", "ein", "eine", "den", "von", "zu", "auf"}
 

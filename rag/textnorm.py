@@ -10,6 +10,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+MONTH_NAMES = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+           "November", "Dezember"),
+}
+"""Month names in calendar order, per language: for reading dates and for writing them."""
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
 """English and German month names as a regex alternation, for telling dates from other numbers."""
