@@ -14,6 +14,12 @@ also searches the corpus's closest sentences outside those passages, and
 gives ages a bonus large enough to bring them in; the model and the citation
 check then decide whose age it is.
 
+An age, or how long something has gone on, also changes with the article's
+date: Lukashenko is 65 in an August article and 66 in a September one, the
+protests go on "for weeks" in September and "six months" in February. Such a
+preference is ``dated``: the pipeline then asks once more from the sources of
+dates the answer left out (see ``Assistant._other_dates``).
+
 Office questions ("which government leader ...?") were tried the same way,
 favouring sentences that name the office; the model then cited the sentence
 naming the office instead of the one stating the fact asked about, and lost
@@ -31,11 +37,15 @@ from rag.quantity import asks_quantity, states_amount
 
 @dataclass(frozen=True)
 class Preference:
-    """Sentences that pass ``test`` gain ``bonus``; ``beyond_hits`` also looks outside the best passages."""
+    """Sentences that pass ``test`` gain ``bonus``; ``beyond_hits`` also looks outside the best passages.
+
+    ``dated``: the value such a sentence states differs with its article's date.
+    """
 
     test: Callable[[str], bool]
     bonus: float
     beyond_hits: bool = False
+    dated: bool = False
 
 
 _ASKS_AGE = re.compile(r"\b(how old|what age|at what age|wie alt|welches alter|in welchem alter)\b", re.IGNORECASE)
@@ -55,7 +65,29 @@ def states_age(text: str) -> bool:
     return bool(_STATES_AGE.search(text))
 
 
-AGE = Preference(states_age, bonus=0.3, beyond_hits=True)
+_ASKS_DURATION = re.compile(
+    r"\b(how long (has|have|had)|for how long|since when|wie lange|seit wann)\b", re.IGNORECASE)
+_UNITS_DE = r"(tage|tagen|wochen?|monate?n?|jahre?n?)"
+_UNITS_EN = r"(days?|weeks?|months?|years?)"
+_STATES_DURATION = re.compile(
+    rf"\bseit (\w+ )?{_UNITS_DE}\b|\b(tage|wochen|monate|jahre)lang\w*|\b\w+ {_UNITS_DE} (nach|lang)\b|"
+    rf"\bfor (\w+ )?{_UNITS_EN}\b|\b\w+ {_UNITS_EN} (after|since)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_duration(question: str) -> bool:
+    """"How long have the protests been going on?", "Seit wann ...?"; not "how long is the border?"."""
+    return bool(_ASKS_DURATION.search(question))
+
+
+def states_duration(text: str) -> bool:
+    """"seit Wochen", "tagelangen Protesten", "sechs Monate nach", "for 26 years"."""
+    return bool(_STATES_DURATION.search(text))
+
+
+AGE = Preference(states_age, bonus=0.3, beyond_hits=True, dated=True)
+DURATION = Preference(states_duration, bonus=0.3, beyond_hits=True, dated=True)
 AMOUNT = Preference(states_amount, bonus=0.05)
 
 
@@ -63,4 +95,6 @@ def preferred(question: str) -> Preference | None:
     """The kind of sentence ``question`` asks for, or None when it names no kind."""
     if asks_age(question):
         return AGE
+    if asks_duration(question):
+        return DURATION
     return AMOUNT if asks_quantity(question) else None

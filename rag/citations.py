@@ -387,7 +387,7 @@ def with_context(claim: str, question: str) -> str:
     return claim
 
 
-def build_citations(verdicts: list[Verdict], evidence: Sequence[Evidence],
+def build_citations(sentences: Sequence[AnswerSentence], evidence: Sequence[Evidence],
                     documents: dict[str, Document]) -> list[Citation]:
     """One citation per evidence sentence used, keeping the number the model saw.
 
@@ -395,7 +395,7 @@ def build_citations(verdicts: list[Verdict], evidence: Sequence[Evidence],
     answer refer to the same sources.
     """
     by_n = {e.n: e for e in evidence}
-    used = sorted({n for v in verdicts for n in v.sentence.citations})
+    used = sorted({n for s in sentences for n in s.citations})
     citations = []
     for n in used:
         e = by_n[n]

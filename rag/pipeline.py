@@ -12,13 +12,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from rag.answer_kind import preferred
+from rag.answer_kind import Preference, preferred
 from rag.attribution import leads
 from rag.citations import CheckCosts, CitationChecker, DraftSentence, Verdict, build_citations, render, split_answer
 from rag.errors import InputError
 from rag.generate import Generator
 from rag.prompt import REFUSAL_MARK, REFUSALS, build_messages, detect_language
-from rag.quantity import gives_quantity
+from rag.quantity import gives_quantity, without_amounts
 from rag.retrieve import Retriever
 from rag.types import Answer, AnswerSentence, Evidence, Timings, Turn
 
@@ -72,7 +72,8 @@ class Assistant:
                  top_k: int = 6, evidence_sentences: int = 6, refuse_below: float = 0.30,
                  max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3,
                  verify: bool = True, relevance: Callable[[str, str], bool] | None = None,
-                 rewriter: Callable[[str, Sequence[Turn]], str | None] | None = None) -> None:
+                 rewriter: Callable[[str, Sequence[Turn]], str | None] | None = None,
+                 same_claim: float = 0.85) -> None:
         self.retriever = retriever
         self.generator = generator
         self.checker = checker
@@ -85,6 +86,7 @@ class Assistant:
         self.verify = verify
         self.relevance = relevance
         self.rewriter = rewriter
+        self.same_claim = same_claim
 
     def warm_up(self) -> None:
         """Load both models and put the fixed prompt prefix into the KV cache.
@@ -122,7 +124,8 @@ class Assistant:
         asked = rewritten or question
         standalone = query if history else None
         searched = time.perf_counter()
-        retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences, prefer=preferred(asked))
+        prefer = preferred(asked)
+        retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences, prefer=prefer)
         retrieve_s = time.perf_counter() - searched
         yield Retrieved(retrieval.evidence, query, asked)
         if not retrieval.evidence or retrieval.best_similarity < self.refuse_below:
@@ -154,7 +157,8 @@ class Assistant:
             rewrite_s=rewrite_s,
         )
         answer = self.assemble(question, raw, retrieval.evidence, lang, timings, standalone, self.verify, asked)
-        yield Done(self._second_try(question, answer, retrieval.evidence, lang, standalone, asked))
+        answer = self._second_try(question, answer, retrieval.evidence, lang, standalone, asked)
+        yield Done(self._other_dates(question, answer, retrieval.evidence, lang, standalone, asked, prefer))
 
     def _second_try(self, question: str, answer: Answer, evidence: Sequence[Evidence], lang: str,
                     standalone: str | None, asked: str) -> Answer:
@@ -192,6 +196,63 @@ class Assistant:
         timings = dataclasses.replace(answer.timings, verify_s=(answer.timings.verify_s or 0.0) + spent,
                                       checks=checks)
         return dataclasses.replace(final, timings=timings)
+
+    def _other_dates(self, question: str, answer: Answer, evidence: Sequence[Evidence], lang: str,
+                     standalone: str | None, asked: str, prefer: Preference | None) -> Answer:
+        """For a question whose answer changes with the article's date, add what the other dates' sources say.
+
+        Asked "how old is Lukashenko?" and shown "Der 65-Jährige" (August) and
+        "den 66-Jährigen" (September), the small model writes the first age
+        only. So when the question's kind is ``dated`` and sources of that
+        kind from dates the answer does not cite were shown, the model is
+        asked once more from those sources alone. A checked sentence of that
+        answer is added after the answer's own when it makes the same claim with
+        another value: with numbers masked, its embedding is within
+        ``same_claim`` cosine of one of the answer's sentences ("Lukashenko is N
+        years old" twice, 1.0; "has been in power for N years" against "for N
+        months since the protests began", 0.76). The dated labels of
+        ``rag.attribution`` then say which article says what.
+        """
+        if answer.refused or not self.verify or prefer is None or not prefer.dated:
+            return answer
+        documents = self.retriever.snapshot.documents
+        cited_dates = {c.date for c in answer.citations}
+        cited = {c.n for c in answer.citations}
+        rest = [e for e in evidence if e.n not in cited and prefer.test(e.sentence.text)
+                and documents[e.passage.doc_id].date not in cited_dates | {None}]
+        if None in cited_dates or not rest:
+            return answer
+        started = time.perf_counter()
+        checks = dict(answer.timings.checks)
+        checks["dated_retries"] = checks.get("dated_retries", 0.0) + 1
+        renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
+        messages = build_messages(asked, list(renumbered), documents, lang)
+        raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
+        more = self.assemble(question, raw, renumbered, lang, Timings(), standalone, True, asked)
+        for key, value in more.timings.checks.items():
+            checks[key] = checks.get(key, 0.0) + value
+        final = answer
+        if not more.refused and self._responds(asked, more, checks):
+            back = {i + 1: e.n for i, e in enumerate(rest)}
+            added = [dataclasses.replace(s, citations=tuple(back[n] for n in s.citations))
+                     for s in self._same_claims(answer.sentences, more.sentences)]
+            if added:
+                sentences = [*answer.sentences, *added[: max(1, self.max_sentences - len(answer.sentences))]]
+                citations = build_citations(sentences, evidence, documents)
+                final = dataclasses.replace(
+                    answer, answer=render(sentences, "[unsupported]", leads(sentences, citations, lang)),
+                    citations=tuple(citations), sentences=tuple(sentences), draft=f"{answer.draft}\n---\n{raw}")
+        timings = dataclasses.replace(answer.timings, checks=checks,
+                                      verify_s=(answer.timings.verify_s or 0.0) + time.perf_counter() - started)
+        return dataclasses.replace(final, timings=timings)
+
+    def _same_claims(self, claims: Sequence[AnswerSentence], others: Sequence[AnswerSentence]) -> list[AnswerSentence]:
+        """The ``others`` that state one of ``claims`` with other values (see ``_other_dates``)."""
+        if not claims or not others:
+            return []
+        vectors = self.retriever.embedder.embed_queries([without_amounts(s.text) for s in [*claims, *others]])
+        sims = vectors[len(claims):] @ vectors[: len(claims)].T
+        return [s for s, row in zip(others, sims, strict=True) if float(row.max()) >= self.same_claim]
 
     def _responds(self, question: str, answer: Answer, checks: dict[str, float]) -> bool:
         """The quantity rule, then the relevance judge, on an answer's checked sentences.
@@ -237,8 +298,8 @@ class Assistant:
         kept: list[Verdict] = [v for v in verdicts if v.sentence.supported or not drop][: self.max_sentences]
         if not kept or (verify and not any(v.sentence.supported for v in kept)):
             return dataclasses.replace(refusal, timings=timings)
-        citations = build_citations(kept, evidence, self.retriever.snapshot.documents)
         sentences = [v.sentence for v in kept]
+        citations = build_citations(sentences, evidence, self.retriever.snapshot.documents)
         text = render(sentences, "[unsupported]" if verify else "", leads(sentences, citations, lang))
         return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
 

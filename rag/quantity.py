@@ -28,6 +28,11 @@ _WORDS = re.compile(
 )
 
 
+def without_amounts(text: str) -> str:
+    """``text`` with every number and number word replaced by "N": "is 65 years old" -> "is N years old"."""
+    return _WORDS.sub("N", re.sub(r"\d+(?:[.,]\d+)*", "N", text))
+
+
 def asks_quantity(question: str) -> bool:
     """A question whose answer is a number: how many, how much, how old, what share ..."""
     return bool(_ASKS.search(question))

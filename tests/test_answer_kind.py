@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rag.answer_kind import preferred
+import pytest
+
+from rag.answer_kind import AGE, AMOUNT, DURATION, asks_duration, preferred, states_duration
 
 MISCHUSTIN = "Der russische Regierungschef Michail Mischustin will an diesem Donnerstag das Nachbarland besuchen."
 ARRESTS = "Es gab Massenproteste mit mehr als 30 000 Festnahmen."
@@ -38,3 +40,31 @@ def test_an_age_question_prefers_a_stated_age_and_looks_beyond_the_best_passages
 def test_only_age_questions_look_beyond_the_best_passages() -> None:
     prefer = preferred("How many people have been detained?")
     assert prefer is not None and not prefer.beyond_hits
+
+
+@pytest.mark.parametrize("question, asks", [
+    ("How long have the mass protests in Belarus been going on?", True),
+    ("Seit wann regiert Lukaschenko?", True),
+    ("Wie lange dauern die Proteste schon?", True),
+    ("How long is the border with Poland?", False),
+    ("How many people protested?", False),
+])
+def test_asks_duration(question: str, asks: bool) -> None:
+    assert asks_duration(question) is asks
+    assert (preferred(question) is DURATION) is asks
+
+
+@pytest.mark.parametrize("text, states", [
+    ("Hunderttausende Belarussen gehen seit Wochen auf die Straße.", True),
+    ("Die Opposition setzte ihre tagelangen Proteste fort.", True),
+    ("Sechs Monate nach Beginn der Massenproteste will er Putin treffen.", True),
+    ("He has ruled for 26 years.", True),
+    ("Seit der Wahl am 9. August steckt Belarus in einer Krise.", False),
+    ("Die Proteste gingen am Sonntag weiter.", False),
+])
+def test_states_duration(text: str, states: bool) -> None:
+    assert states_duration(text) is states
+
+
+def test_ages_and_durations_change_with_the_articles_date_amounts_do_not() -> None:
+    assert AGE.dated and DURATION.dated and not AMOUNT.dated

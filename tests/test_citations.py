@@ -230,7 +230,7 @@ def test_build_citations_come_from_the_evidence() -> None:
     claim_a, claim_b = "They met in Sochi.", "Lukashenko got 80.1 percent."
     verdicts = check("They met in Sochi [2]. Lukashenko got 80.1 percent [1].", {(claim_a, 2): 0.9, (claim_b, 1): 0.9})
     ev = make_evidence()
-    cites = build_citations(verdicts, ev, documents())
+    cites = build_citations([v.sentence for v in verdicts], ev, documents())
     assert [c.n for c in cites] == [1, 2]
     for c in cites:
         e = ev[c.n - 1]

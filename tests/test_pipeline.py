@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -467,3 +468,63 @@ def test_the_evidence_shown_favours_the_kind_of_sentence_the_question_asks_for(
             assert bonus[e.sentence_id] == pytest.approx(prefer.bonus if prefer and favoured else 0.0)
     if prefer is not None:
         assert any(prefer.test(e.sentence.text) for e in shown)
+
+
+# ---------------------------------------------------------------- facts that change with the article's date
+
+
+def _states_an_age(msgs: list[Message]) -> str:
+    """Answers with the first age among the sources shown, the way the small model does."""
+    for n, text in sources_in(msgs).items():
+        m = re.search(r"(\d+)-Jährig", text)
+        if m:
+            return f"Lukaschenko ist {m.group(1)} Jahre alt [{n}]."
+    return REFUSAL_MARK
+
+
+def _age_judge(claim: str, passage: str) -> bool:
+    m = re.search(r"(\d+) Jahre", claim)
+    return bool(m) and f"{m.group(1)}-Jährig" in passage
+
+
+def test_an_age_question_gets_each_dated_articles_age_and_says_which_article_says_what(
+        make_assistant: MakeAssistant) -> None:
+    """The seeds give Lukaschenko's age as 66 in September 2020 and 65 in August 2020.
+
+    (The hashed fake vectors need "Jährige" in the question to show both.)
+    """
+    gen = ScriptedGenerator(_states_an_age, judge=_age_judge)
+    ans = make_assistant(gen).ask("Wie alt ist der Jährige?")
+    assert len(gen.calls) == 2
+    first, second = (sources_in(c["messages"]) for c in gen.calls)  # type: ignore[arg-type]
+    assert any("65-Jährige" in s for s in first.values()) and any("66-Jährigen" in s for s in first.values())
+    assert list(second.values()) == [s for s in first.values() if "65-Jährige" in s]
+    assert [s.text for s in ans.sentences] == ["Lukaschenko ist 66 Jahre alt.", "Lukaschenko ist 65 Jahre alt."]
+    by_n = {c.n: c for c in ans.citations}
+    assert [by_n[s.citations[0]].date for s in ans.sentences] == ["2020-09", "2020-08"]
+    assert "66-Jährigen" in by_n[ans.sentences[0].citations[0]].quote
+    assert "65-Jährige" in by_n[ans.sentences[1].citations[0]].quote
+    assert ans.answer.startswith("dpa-AFX, September 2020: Lukaschenko ist 66 Jahre alt [")
+    assert "Reuters, August 2020: Lukaschenko ist 65 Jahre alt [" in ans.answer
+    assert ans.timings.checks["dated_retries"] == 1
+
+
+def test_a_second_answer_that_makes_another_claim_is_not_added(make_assistant: MakeAssistant) -> None:
+    scripts = iter([_states_an_age, lambda msgs: f"{next(iter(sources_in(msgs).values()))} [1]"])
+    gen = ScriptedGenerator(lambda msgs: next(scripts)(msgs), judge=lambda claim, passage: True)
+    ans = make_assistant(gen).ask("Wie alt ist der Jährige?")
+    assert len(gen.calls) == 2
+    assert [s.text for s in ans.sentences] == ["Lukaschenko ist 66 Jahre alt."]
+    assert ans.answer.startswith("Lukaschenko ist 66 Jahre alt [") and "Reuters" not in ans.answer
+
+
+@pytest.mark.parametrize("question, overrides", [
+    ("Wer wurde für eine sechste Amtszeit bestätigt?", {}),
+    ("Wie alt ist der Jährige?", {"verify": False}),
+])
+def test_no_second_dated_answer_for_other_questions_or_without_verification(
+        make_assistant: MakeAssistant, question: str, overrides: dict[str, Any]) -> None:
+    gen = ScriptedGenerator(echo_sources(1), judge=lambda claim, passage: True)
+    make_assistant(gen, **overrides).ask(question)
+    assert len(gen.calls) == 1
+

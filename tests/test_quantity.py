@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.quantity import asks_quantity, gives_quantity, states_amount, states_quantity
+from rag.quantity import asks_quantity, gives_quantity, states_amount, states_quantity, without_amounts
 
 
 def test_quantity_questions_in_both_languages() -> None:
@@ -32,3 +32,9 @@ def test_an_amount_is_a_quantity_that_is_not_a_date() -> None:
     assert not states_amount("Seit der Wahl am 9. August steckt Belarus in einer Krise.")
     assert not states_amount("On August 9, 2020 the election was held.")
     assert states_amount("Am 9. August stimmten 80,1 Prozent für ihn.")
+
+
+def test_without_amounts_masks_digits_and_number_words_only() -> None:
+    assert without_amounts("Lukashenko is 65 years old.") == without_amounts("Lukashenko is 66 years old.")
+    assert without_amounts("80,1 percent of 1.200 votes, six months") == "N percent of N votes, N months"
+    assert without_amounts("Er ist sechs Jahre alt") == "Er ist N Jahre alt"
