@@ -188,7 +188,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     t = answer.timings
     ft = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
     tps = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
-    print(f"\n(first token {ft}, total {t.total_s:.1f}s{tps})", file=sys.stderr)
+    print(f"\n(first token {ft}, total {t.total_s:.1f}s, checked answer {t.checked_s:.1f}s{tps})", file=sys.stderr)
     return 0
 
 

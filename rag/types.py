@@ -100,6 +100,14 @@ class Timings:
     tokens: int | None = None
     rewrite_s: float | None = None
 
+    @property
+    def checked_s(self) -> float:
+        """Until the checked answer is final: generation, then its checks and any second answer.
+
+        ``total_s`` ends with the streamed draft; the reader's answer is the checked one.
+        """
+        return self.total_s + (self.verify_s or 0.0)
+
 
 @dataclass(frozen=True)
 class AnswerSentence:
@@ -151,6 +159,7 @@ class Answer:
                 "total_s": round(self.timings.total_s, 3),
                 "tokens_per_s": None if self.timings.tokens_per_s is None else round(self.timings.tokens_per_s, 2),
                 "verify_s": None if self.timings.verify_s is None else round(self.timings.verify_s, 3),
+                "checked_s": round(self.timings.checked_s, 3),
                 "checks": {k: round(v, 3) for k, v in self.timings.checks.items()},
                 "prompt_tokens": self.timings.prompt_tokens,
                 "tokens": self.timings.tokens,

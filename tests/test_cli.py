@@ -162,7 +162,7 @@ def test_ask_text(fake_assistant: ScriptedGenerator, capsys: pytest.CaptureFixtu
     assert main(["ask", "Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?"]) == 0
     out, err = capsys.readouterr()
     assert "Sources:" in out and "[1] " in out
-    assert "source sentences retrieved" in err and "first token" in err
+    assert "source sentences retrieved" in err and "first token" in err and "checked answer" in err
 
 
 def test_ask_refusal_text(fake_assistant: ScriptedGenerator, capsys: pytest.CaptureFixture[str]) -> None:

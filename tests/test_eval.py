@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from fakes import overlap_judge
 
 from rag.eval import gates, metrics
 from rag.eval.judge import LlmSupportJudge, Pair, agreement
 from rag.eval.runner import QAItem, Row, gold_passages, judge_answer, load_qa, summarize_seeds
 from rag.store import Snapshot
-from rag.types import Answer, AnswerSentence, Citation
+from rag.types import Answer, AnswerSentence, Citation, Timings
 
 VOTE = "Der Staatschef ließ sich mit 80,1 Prozent der Stimmen für eine sechste Amtszeit bestätigen."
 SOCHI = "Zuletzt hatten sich die beiden Politiker Mitte September in der russischen Stadt Sotschi getroffen."
@@ -147,3 +148,13 @@ def test_seeds_gates_follow_the_cpu_class_and_the_others_apply_everywhere() -> N
         assert {g["metric"] for g in seeds} >= {"answer_correctness", "refusal_accuracy", "recall@5"}
         assert all(g["cpu"] == cpu for g in seeds)
         assert {g["metric"] for g in chosen if g["dataset"] == "xquad"} == {"fused.recall@5", "fused.recall@1"}
+
+
+def test_latency_totals_include_the_time_to_the_checked_answer() -> None:
+    """The draft ends at ``total_s``; the reader's checked answer comes ``verify_s`` later."""
+    timings = [Timings(first_token_s=1.0, total_s=2.0, verify_s=3.0), Timings(first_token_s=1.0, total_s=4.0)]
+    rows = [Row(QAItem(f"x{i}", "q"), answer=Answer("q", "a", False, timings=t)) for i, t in enumerate(timings)]
+    totals = summarize_seeds(rows, retrieval_only=False)
+    assert totals["total_s"]["mean"] == pytest.approx(3.0)
+    assert totals["checked_s"]["mean"] == pytest.approx(4.5)
+    assert "checked_s" in metrics.DEFINITIONS and "first_token_s" in metrics.DEFINITIONS

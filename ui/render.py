@@ -56,7 +56,7 @@ def link_citations(text: str, turn: int) -> str:
 def answer_markdown(answer: Answer, turn: int) -> str:
     t = answer.timings
     first = f"first token {t.first_token_s:.1f} s · " if t.first_token_s is not None else ""
-    timing = f"\n\n<sub>{first}total {t.total_s:.1f} s</sub>"
+    timing = f"\n\n<sub>{first}total {t.total_s:.1f} s · checked {t.checked_s:.1f} s</sub>"
     if answer.refused:
         return f"⚠️ **{answer.answer}**  \n<sub>No passage in the articles answers this.</sub>{timing}"
     return link_citations(answer.answer, turn) + timing

@@ -23,6 +23,11 @@ DEFINITIONS = {
                  "follow-up is searched as the pipeline searched it (its rewrite) when answers are generated, "
                  "with the previous turn glued on under --retrieval-only"),
     "mrr": "mean reciprocal rank of the first gold passage (0 when not in the top 50)",
+    "first_token_s": "seconds from the question to the first streamed token (retrieval, rewrite, prompt)",
+    "total_s": "seconds from the question to the end of the streamed draft",
+    "checked_s": ("seconds from the question to the final, checked answer: total_s plus the citation checks, "
+                  "relevance check and any second answer (p50/p95 over answered and refused items alike)"),
+    "tokens_per_s": "generated tokens per second of decoding, as llama.cpp counts them",
     "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
     "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",
 }
