@@ -181,13 +181,8 @@ class Assistant:
                     else {n for s in answer.sentences for n in s.citations})
             rest = [e for e in evidence if e.n not in used]
             if rest:
-                renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
-                messages = build_messages(asked, list(renumbered), self.retriever.snapshot.documents, lang)
-                raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
-                retry = self.assemble(question, raw, renumbered, lang, Timings(), standalone, True, asked)
                 checks["retries"] = checks.get("retries", 0.0) + 1
-                for key, value in retry.timings.checks.items():
-                    checks[key] = checks.get(key, 0.0) + value
+                retry = self._answer_from(rest, question, lang, standalone, asked, checks)
                 retry_checks_s = retry.timings.verify_s or 0.0
                 if not retry.refused and self._responds(asked, retry, checks):
                     final = dataclasses.replace(retry, draft=f"{answer.draft}\n---\n{retry.draft}")
@@ -225,12 +220,7 @@ class Assistant:
         started = time.perf_counter()
         checks = dict(answer.timings.checks)
         checks["dated_retries"] = checks.get("dated_retries", 0.0) + 1
-        renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(rest))
-        messages = build_messages(asked, list(renumbered), documents, lang)
-        raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
-        more = self.assemble(question, raw, renumbered, lang, Timings(), standalone, True, asked)
-        for key, value in more.timings.checks.items():
-            checks[key] = checks.get(key, 0.0) + value
+        more = self._answer_from(rest, question, lang, standalone, asked, checks)
         final = answer
         if not more.refused and self._responds(asked, more, checks):
             back = {i + 1: e.n for i, e in enumerate(rest)}
@@ -241,10 +231,21 @@ class Assistant:
                 citations = build_citations(sentences, evidence, documents)
                 final = dataclasses.replace(
                     answer, answer=render(sentences, "[unsupported]", leads(sentences, citations, lang)),
-                    citations=tuple(citations), sentences=tuple(sentences), draft=f"{answer.draft}\n---\n{raw}")
+                    citations=tuple(citations), sentences=tuple(sentences), draft=f"{answer.draft}\n---\n{more.draft}")
         timings = dataclasses.replace(answer.timings, checks=checks,
                                       verify_s=(answer.timings.verify_s or 0.0) + time.perf_counter() - started)
         return dataclasses.replace(final, timings=timings)
+
+    def _answer_from(self, sources: Sequence[Evidence], question: str, lang: str, standalone: str | None,
+                     asked: str, checks: dict[str, float]) -> Answer:
+        """A checked answer from ``sources`` alone, numbered from 1; its check costs are added to ``checks``."""
+        renumbered = tuple(dataclasses.replace(e, n=i + 1) for i, e in enumerate(sources))
+        messages = build_messages(asked, list(renumbered), self.retriever.snapshot.documents, lang)
+        raw = "".join(self.generator.stream(messages, self.max_tokens, self.temperature)).strip()
+        answer = self.assemble(question, raw, renumbered, lang, Timings(), standalone, True, asked)
+        for key, value in answer.timings.checks.items():
+            checks[key] = checks.get(key, 0.0) + value
+        return answer
 
     def _same_claims(self, claims: Sequence[AnswerSentence], others: Sequence[AnswerSentence]) -> list[AnswerSentence]:
         """The ``others`` that state one of ``claims`` with other values (see ``_other_dates``)."""
