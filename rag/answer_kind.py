@@ -18,7 +18,10 @@ An age, or how long something has gone on, also changes with the article's
 date: Lukashenko is 65 in an August article and 66 in a September one, the
 protests go on "for weeks" in September and "six months" in February. Such a
 preference is ``dated``: the pipeline then asks once more from the sources of
-dates the answer left out (see ``Assistant._other_dates``).
+dates the answer left out (see ``Assistant._other_dates``). A duration gets
+the age's bonus for the age's reason: asked "how long have the protests been
+going on?", the embedder ranks sentences about the protests that state no
+duration first, and "seit Wochen" sat outside the best passages.
 
 Office questions ("which government leader ...?") were tried the same way,
 favouring sentences that name the office; the model then cited the sentence
