@@ -58,8 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(ask)
 
     ev = sub.add_parser("eval", help="evaluate answers, citations and retrieval")
-    ev.add_argument("--dataset", default="seeds", help="seeds, xquad, or a path to a JSONL QA set")
+    ev.add_argument("--dataset", default="seeds",
+                    help="comma-separated: seeds, seeds-tune, seeds-gate, gnad, xquad, or a path to a JSONL QA set")
+    ev.add_argument("--design", default="checked",
+                    help="comma-separated answer designs to score side by side: checked (the product), plain "
+                         "(the peer baseline: whole passages, no checks)")
     ev.add_argument("--limit", type=int)
+    ev.add_argument("--no-agreement", dest="agreement", action="store_false",
+                    help="skip measuring the support judges against the hand-labelled pairs")
     ev.add_argument("--retrieval-only", action="store_true")
     ev.add_argument("--json", action="store_true")
     ev.add_argument("--report", type=Path, default=Path("reports"))

@@ -10,7 +10,7 @@ from fakes import overlap_judge
 
 from rag.eval import gates, metrics
 from rag.eval.judge import LlmSupportJudge, Pair, agreement
-from rag.eval.runner import QAItem, Row, gold_passages, judge_answer, load_qa, summarize_seeds
+from rag.eval.runner import QAItem, Row, gold_passages, judge_answer, load_qa, score_row, summarize_seeds
 from rag.store import Snapshot
 from rag.types import Answer, AnswerSentence, Citation, Timings
 
@@ -102,7 +102,8 @@ def test_seeds_qa_set_is_complete_and_its_quotes_are_real(snapshot: Snapshot) ->
 def test_gates_file_and_check(tmp_path: Path) -> None:
     for g in gates.load():
         assert {"dataset", "metric", "gate", "set", "figure"} <= set(g)
-        assert g["figure"] >= g["gate"]
+        upper = g.get("direction") == "max"
+        assert (g["figure"] <= g["gate"]) if upper else (g["figure"] >= g["gate"]), g
     report = {"datasets": {"seeds": {"totals": {"answer_correctness": 0.5, "recall@5": 1.0}}}}
     results = gates.check(report, [
         {"dataset": "seeds", "metric": "answer_correctness", "gate": 0.8},
@@ -138,16 +139,24 @@ def test_reports_render_xquad_answer_rows(capsys: object) -> None:
     assert "ok  x1" in capsys.readouterr().err  # type: ignore[attr-defined]
 
 
-def test_seeds_gates_follow_the_cpu_class_and_the_others_apply_everywhere() -> None:
-    assert gates.cpu_class("flags : fpu avx2 avx512f avx512_vnni") == "vnni"
-    assert gates.cpu_class("flags : fpu avx2 avx_vnni") == "vnni"
-    assert gates.cpu_class("flags : fpu sse4_2 avx2 fma") == "no-vnni"
-    vnni, other = gates.load("vnni"), gates.load("no-vnni")
-    for chosen, cpu in ((vnni, "vnni"), (other, "no-vnni")):
-        seeds = [g for g in chosen if g["dataset"] == "seeds"]
-        assert {g["metric"] for g in seeds} >= {"answer_correctness", "refusal_accuracy", "recall@5"}
-        assert all(g["cpu"] == cpu for g in seeds)
-        assert {g["metric"] for g in chosen if g["dataset"] == "xquad"} == {"fused.recall@5", "fused.recall@1"}
+def test_one_set_of_gates_applies_on_every_cpu() -> None:
+    """The export is the same on every CPU (7-bit weights), so no gate names a CPU class."""
+    import inspect
+
+    loaded = gates.load()
+    assert loaded and not any("cpu" in g for g in loaded)
+    assert "cpuinfo" not in inspect.getsource(gates)
+    seeds = {g["metric"] for g in loaded if g["dataset"] == "seeds-gate"}
+    assert {"answer_correctness", "refusal_accuracy", "answered_wrong", "recall@5"} <= seeds
+    assert not any(g["dataset"] == "seeds-tune" for g in loaded)
+    assert {g["metric"] for g in loaded if g["dataset"] == "xquad"} == {"fused.recall@5", "fused.recall@1"}
+
+
+def test_an_upper_gate_fails_when_its_figure_rises_above_it() -> None:
+    report = {"datasets": {"d": {"totals": {"answered_wrong": 0.2, "answer_correctness": 0.9}}}}
+    results = gates.check(report, [{"dataset": "d", "metric": "answered_wrong", "direction": "max", "gate": 0.1},
+                                   {"dataset": "d", "metric": "answer_correctness", "gate": 0.8}])
+    assert [r["ok"] for r in results] == [False, True]
 
 
 def test_latency_totals_include_the_time_to_the_checked_answer() -> None:
@@ -158,3 +167,102 @@ def test_latency_totals_include_the_time_to_the_checked_answer() -> None:
     assert totals["total_s"]["mean"] == pytest.approx(3.0)
     assert totals["checked_s"]["mean"] == pytest.approx(4.5)
     assert "checked_s" in metrics.DEFINITIONS and "first_token_s" in metrics.DEFINITIONS
+
+
+def test_risk_coverage_counts_wrong_answers_apart_from_refusals() -> None:
+    # answered right, answered wrong, refused (answerable), refused (unanswerable), answered (unanswerable)
+    figures = metrics.risk_coverage([(True, False), (True, True), (False, True), (False, True), (True, True)])
+    assert figures == {"answered_wrong": pytest.approx(0.4), "coverage": pytest.approx(0.6),
+                       "risk": pytest.approx(2 / 3)}
+    assert metrics.risk_coverage([]) == {"answered_wrong": 0.0, "coverage": 0.0, "risk": 0.0}
+
+
+def test_answered_wrong_counts_an_answered_unanswerable_item_and_not_a_refusal() -> None:
+    items = [QAItem("a", "q", facts=(("80.1",),)), QAItem("b", "q", facts=(("80.1",),)),
+             QAItem("c", "q", answerable=False), QAItem("d", "q", answerable=False)]
+    answers = [Answer("q", "He got 80.1 percent.", False), Answer("q", "He got 70 percent.", False),
+               Answer("q", "Invented.", False), Answer("q", "The articles don't say.", True)]
+    rows = []
+    for item, ans in zip(items, answers, strict=True):
+        row = Row(item)
+        score_row(row, ans, ans, {"80.1", "70"}, {})
+        rows.append(row)
+    totals = summarize_seeds(rows, retrieval_only=False)
+    assert totals["answer_correctness"] == 0.5
+    assert totals["answered_wrong"] == 0.5 and totals["coverage"] == 0.75
+    assert totals["unanswerable_refused"] == 0.5
+    assert totals["verification"]["off"]["answered_wrong"] == 0.5
+
+
+def test_the_seeds_split_is_fixed_disjoint_and_covers_every_kind() -> None:
+    from rag.eval.runner import qa_dataset
+    from rag.settings import Settings
+
+    items = load_qa()
+    settings = Settings()
+    _, tune, _ = qa_dataset("seeds-tune", settings, None)
+    _, gate, _ = qa_dataset("seeds-gate", settings, None)
+    assert {i.split for i in items} == {"tune", "gate"}
+    assert not {i.id for i in tune} & {i.id for i in gate}
+    assert len(tune) + len(gate) == len(items)
+    assert {i.kind for i in tune} == {i.kind for i in gate} == {i.kind for i in items}
+    assert abs(len(tune) - len(gate)) <= 2
+    assert any(not i.answerable for i in gate)
+
+
+def test_the_plain_baseline_prompt_is_the_shared_one() -> None:
+    import ast
+
+    from rag.eval.designs import PLAIN_PROMPT
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "baselines" / "plain_rag.py"
+    if not shared.is_file():
+        pytest.skip(f"{shared} is absent")
+    tree = ast.parse(shared.read_text())
+    prompt = next(ast.literal_eval(n.value) for n in ast.walk(tree)
+                  if isinstance(n, ast.Assign) and any(getattr(t, "id", "") == "PROMPT" for t in n.targets))
+    assert prompt == PLAIN_PROMPT
+
+
+def test_the_plain_baseline_answers_from_whole_passages_and_refuses_on_dont_know(make_assistant: object) -> None:
+    from fakes import ScriptedGenerator
+
+    from rag.eval.designs import plain_answer
+
+    assistant = make_assistant()  # type: ignore[operator]
+    gen = ScriptedGenerator("I don't know.")
+    ans = plain_answer("How many votes did Lukashenko get?", assistant.retriever, gen)
+    assert ans.refused and not ans.citations
+    prompt = gen.messages[-1]["content"]
+    passages = {e.passage.text for e in assistant.retriever.retrieve("How many votes did Lukashenko get?", 4, 6).evidence}
+    assert prompt.startswith("Use the following pieces of context") and passages
+    assert all(p in prompt for p in passages), "the baseline shows whole passages, not sentences"
+    assert plain_answer("q?", assistant.retriever, ScriptedGenerator("He got 80.1 percent.")).refused is False
+
+
+def test_gnad_articles_hold_the_question_articles_and_gold_docs_first(tmp_path: Path) -> None:
+    from rag.eval import gnad
+
+    files = [tmp_path / f"gnad_{i:04d}.txt" for i in range(400)]
+    chosen = gnad.chosen_articles(files, 120, {"gnad_0399"})
+    assert len(chosen) == 120 and chosen == sorted(chosen)
+    assert set(gnad.question_articles(files)) <= set(chosen) and tmp_path / "gnad_0399.txt" in chosen
+    assert gnad.chosen_articles(files, 120, {"gnad_0399"}) == chosen
+    assert gnad.chosen_articles(files, None, set()) == files
+
+
+def test_gnad_qa_set_quotes_stand_in_the_archive() -> None:
+    from rag.eval import gnad
+
+    items = load_qa(Path(__file__).resolve().parents[1] / "rag" / "data" / "gnad_qa.jsonl")
+    kinds = {k: sum(i.kind == k for i in items) for k in {i.kind for i in items}}
+    assert len(items) >= 60 and kinds["unanswerable"] >= 10 and kinds["german"] >= 10 and kinds["synthesis"] >= 5
+    assert len({i.id for i in items}) == len(items)
+    try:
+        folder = gnad.article_files()[0].parent
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"GNAD archive absent: {exc}")
+    for item in items:
+        assert item.answerable == bool(item.facts) == bool(item.support), item.id
+        for doc_id, quote in item.support:
+            assert quote in (folder / f"{doc_id}.txt").read_text(encoding="utf-8"), item.id

@@ -194,7 +194,7 @@ def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
     for s in data["sentences"]:
         assert set(s) == {"text", "citations", "supported", "evidence"}
     t = data["timings"]
-    assert t["verify_s"] > 0 and t["checked_s"] == pytest.approx(t["total_s"] + t["verify_s"], abs=0.002)
+    assert t["verify_s"] >= 0 and t["checked_s"] == pytest.approx(t["total_s"] + t["verify_s"], abs=0.002)
 
 
 def test_refusal_json_shape(make_assistant: MakeAssistant) -> None:

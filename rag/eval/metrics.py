@@ -28,6 +28,12 @@ DEFINITIONS = {
     "checked_s": ("seconds from the question to the final, checked answer: total_s plus the citation checks, "
                   "relevance check and any second answer (p50/p95 over answered and refused items alike)"),
     "tokens_per_s": "generated tokens per second of decoding, as llama.cpp counts them",
+    "answered_wrong": ("all items: share answered wrongly, i.e. an answer (not a refusal) that lacks a gold fact or "
+                       "states an invented number, or any answer to an unanswerable question; XQuAD: an answer "
+                       "that contains no gold string. A refusal is never wrong"),
+    "coverage": "share of items answered (not refused)",
+    "risk": "share of the answered items that are answered wrongly (answered_wrong / coverage)",
+    "unanswerable_refused": "unanswerable items only: share refused",
     "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
     "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",
 }
@@ -65,6 +71,19 @@ def is_correct(answer: str, refused: bool, facts: Sequence[Sequence[str]], corpu
     covered = facts_covered(answer, facts)
     enough = covered == 1.0 if need_all else covered > 0
     return enough and not invented_numbers(answer, corpus_numbers, question)
+
+
+def risk_coverage(outcomes: Sequence[tuple[bool, bool]]) -> dict[str, float]:
+    """From (answered, wrong) per item: answered_wrong, coverage and risk.
+
+    A refusal costs the reader a look at the sources; an answer that is wrong but shown as
+    checked costs a false fact, so the wrong answers are counted apart from the refusals.
+    """
+    n = len(outcomes)
+    answered = sum(a for a, _ in outcomes)
+    wrong = sum(a and w for a, w in outcomes)
+    return {"answered_wrong": wrong / n if n else 0.0, "coverage": answered / n if n else 0.0,
+            "risk": wrong / answered if answered else 0.0}
 
 
 def first_rank(ranking: Sequence[object], gold: Iterable[object]) -> int | None:

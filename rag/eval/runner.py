@@ -36,9 +36,11 @@ class QAItem:
     support: tuple[tuple[str, str], ...] = ()
     history: tuple[Turn, ...] = ()
     gold_docs: tuple[str, ...] = ()
+    split: str = ""
 
 
-def load_qa(path: Path | None = None) -> list[QAItem]:
+def load_qa(path: Any = None) -> list[QAItem]:
+    """A QA set from a JSONL path (or a package resource); the bundled seeds set by default."""
     text = path.read_text() if path else resources.files("rag.data").joinpath("seeds_qa.jsonl").read_text()
     items = []
     for line_no, line in enumerate(text.splitlines(), 1):
@@ -52,10 +54,34 @@ def load_qa(path: Path | None = None) -> list[QAItem]:
                 facts=tuple(tuple(f) for f in r.get("facts", [])),
                 support=tuple((s["doc_id"], s["quote"]) for s in r.get("support", [])),
                 history=tuple(Turn(h["question"], h.get("answer", "")) for h in r.get("history", [])),
+                split=r.get("split", ""),
             ))
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"QA set line {line_no}: {exc}") from None
     return items
+
+
+SEEDS_SPLITS = {"seeds": None, "seeds-tune": "tune", "seeds-gate": "gate"}
+
+
+def qa_dataset(name: str, settings: Settings, embedder: Any) -> tuple[str, list[QAItem], Settings]:
+    """A QA set by name, and the settings whose index it is asked over.
+
+    ``seeds-tune`` is where failures are analysed; ``seeds-gate`` is only measured (split once by
+    a fixed seed, stratified by kind). ``gnad`` is asked over its own index of the archive.
+    """
+    from dataclasses import replace
+
+    if name in SEEDS_SPLITS:
+        split = SEEDS_SPLITS[name]
+        return name, [i for i in load_qa() if split is None or i.split == split], settings
+    if name == "gnad":
+        from rag.eval.gnad import build_index
+
+        items = load_qa(resources.files("rag.data").joinpath("gnad_qa.jsonl"))
+        store = build_index(settings, embedder, {d for i in items for d, _ in i.support})
+        return name, items, replace(settings, index_dir=store.root)
+    return Path(name).stem, load_qa(Path(name)), settings
 
 
 def gold_passages(item: QAItem, snap: Snapshot) -> set[int]:
@@ -147,26 +173,32 @@ def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Jud
             row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
         if not retrieval_only and assistant is not None:
             ans, off = assistant.ask_both(item.question, item.history)
-            row.answer, row.unverified = ans, off
             if item.answerable and gold and ans.standalone_question and ans.standalone_question != query:
                 hits, _, _ = retriever.search(ans.standalone_question, top_k=50)
                 row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
-            row.refusal_ok = ans.refused != item.answerable
-            if item.answerable:
-                need_all = item.kind != "synthesis"
-                row.correct = metrics.is_correct(ans.answer, ans.refused, item.facts, numbers_in_corpus,
-                                                 item.question, need_all)
-                row.correct_off = metrics.is_correct(off.answer, off.refused, item.facts, numbers_in_corpus,
-                                                     item.question, need_all)
-                row.completeness = metrics.facts_covered(ans.answer, item.facts) if not ans.refused else 0.0
-            row.citation_verdicts, row.sentence_support = judge_answer(ans, item.question, judges)
-            row.verdicts_off, row.support_off = judge_answer(off, item.question, judges)
+            score_row(row, ans, off, numbers_in_corpus, judges)
         if progress:
             status = "" if row.answer is None else ("refused" if row.answer.refused else "answered")
             print(f"[{i + 1}/{len(items)}] {item.id} {status} {'' if row.correct is None else row.correct}",
                   file=sys.stderr, flush=True)
         rows.append(row)
     return rows
+
+
+def score_row(row: Row, ans: Answer, off: Answer, numbers_in_corpus: set[str], judges: dict[str, Judge]) -> None:
+    """Correctness, refusal and judged citations of one item's answer, checked (``ans``) and not (``off``)."""
+    item = row.item
+    row.answer, row.unverified = ans, off
+    row.refusal_ok = ans.refused != item.answerable
+    if item.answerable:
+        need_all = item.kind != "synthesis"
+        row.correct = metrics.is_correct(ans.answer, ans.refused, item.facts, numbers_in_corpus,
+                                         item.question, need_all)
+        row.correct_off = metrics.is_correct(off.answer, off.refused, item.facts, numbers_in_corpus,
+                                             item.question, need_all)
+        row.completeness = metrics.facts_covered(ans.answer, item.facts) if not ans.refused else 0.0
+    row.citation_verdicts, row.sentence_support = judge_answer(ans, item.question, judges)
+    row.verdicts_off, row.support_off = judge_answer(off, item.question, judges)
 
 
 def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
@@ -205,11 +237,16 @@ def _answer_figures(rows: list[Row], verified: bool, judge_names: list[str]) -> 
     """Correctness, refusal accuracy and citation figures of the verified or the unverified answers."""
     ans_rows = [r for r in rows if r.item.answerable]
     answers = [(r, r.answer if verified else r.unverified) for r in rows]
+    unanswerable = [(r, a) for r, a in answers if not r.item.answerable]
+    outcomes = [(a is not None and not a.refused,
+                 not r.item.answerable or not (r.correct if verified else r.correct_off)) for r, a in answers]
     return {
         "answer_correctness": sum(bool(r.correct if verified else r.correct_off) for r in ans_rows)
         / (len(ans_rows) or 1),
         "refusal_accuracy": sum(a is not None and a.refused != r.item.answerable for r, a in answers)
         / (len(rows) or 1),
+        **metrics.risk_coverage(outcomes),
+        "unanswerable_refused": sum(a is not None and a.refused for _, a in unanswerable) / (len(unanswerable) or 1),
         **citation_totals([v for r in rows for v in (r.citation_verdicts if verified else r.verdicts_off)],
                           [v for r in rows for v in (r.sentence_support if verified else r.support_off)],
                           judge_names),
@@ -321,17 +358,22 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["", "## Support judges (agreement with hand-labelled pairs)", ""]
         lines += [f"- **{name}**: {_fmt(v)}" for name, v in report["judge"].items()]
     if "gates" in report:
-        lines += ["", "## Gates", "", "| metric | CPU class | value | gate | ok |", "|---|---|---|---|---|"]
+        lines += ["", "## Gates", "", "| metric | value | gate | ok |", "|---|---|---|---|"]
         for g in report["gates"]:
-            lines.append(f"| {g['dataset']}.{g['metric']} | {g.get('cpu', 'any')} | {_fmt(g['value'])} | {g['gate']} "
-                         f"| {g['ok']} |")
+            bound = "<=" if g.get("direction") == "max" else ">="
+            lines.append(f"| {g['dataset']}.{g['metric']} | {_fmt(g['value'])} | {bound} {g['gate']} | {g['ok']} |")
     return "\n".join(lines) + "\n"
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval import gates as gate_mod
+    from rag.eval.designs import DESIGNS
     from rag.factory import build_assistant, build_embedder, build_retriever
 
+    designs = [d.strip() for d in (getattr(args, "design", None) or "checked").split(",")]
+    unknown = [d for d in designs if d not in {"checked", *DESIGNS}]
+    if unknown:
+        raise InputError(f"unknown answer design {unknown[0]!r}; known: checked, {', '.join(DESIGNS)}")
     embedder = build_embedder(settings)
     report: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "datasets": {}}
     judges: dict[str, Judge] = {}
@@ -344,25 +386,37 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         generator = build_generator(settings)
         emb_judge = SupportJudge(embedder)
         llm_judge = LlmSupportJudge(LlmJudge(generator))
-        report["judge"] = {"llm": agreement(llm_judge, pairs), "embedding": calibrate(emb_judge, pairs)}
+        if getattr(args, "agreement", True):
+            report["judge"] = {"llm": agreement(llm_judge, pairs), "embedding": calibrate(emb_judge, pairs)}
         judges = {"llm": llm_judge, "embedding": emb_judge}
     datasets = [d.strip() for d in args.dataset.split(",")]
     for name in datasets:
         if name == "xquad":
             from rag.eval.xquad import run_xquad
 
-            report["datasets"]["xquad"] = run_xquad(settings, embedder, args.limit, generator, judges)
+            for design in designs:
+                section = "xquad" if design == "checked" else f"xquad/{design}"
+                report["datasets"][section] = run_xquad(settings, embedder, args.limit, generator, judges, design)
             continue
-        items = load_qa(None if name == "seeds" else Path(name))
+        key, items, qa_settings = qa_dataset(name, settings, embedder)
         if args.limit:
             items = items[: args.limit]
-        retriever = build_retriever(settings, embedder)
-        assistant = None if generator is None else build_assistant(settings, embedder=embedder, generator=generator)
-        if assistant is not None:
-            retriever = assistant.retriever
-        rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only)
-        report["datasets"][name if name == "seeds" else Path(name).stem] = {
-            "totals": summarize_seeds(rows, args.retrieval_only), "rows": [row_json(r) for r in rows]}
+        for design in designs if generator is not None else ["checked"]:
+            if design == "checked":
+                retriever = build_retriever(qa_settings, embedder)
+                assistant = (None if generator is None
+                             else build_assistant(qa_settings, embedder=embedder, generator=generator))
+                if assistant is not None:
+                    retriever = assistant.retriever
+                rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only)
+            else:
+                from rag.eval.designs import run_design
+
+                assert generator is not None
+                rows = run_design(design, qa_settings, embedder, generator, judges, items)
+            section = key if design == "checked" else f"{key}/{design}"
+            report["datasets"][section] = {
+                "totals": summarize_seeds(rows, args.retrieval_only), "rows": [row_json(r) for r in rows]}
     failed: list[dict[str, Any]] = []
     if args.gates:
         report["gates"] = gate_mod.check(report, answers_measured=not args.retrieval_only)
@@ -375,7 +429,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     if failed:
         for g in failed:
             value = "not measured" if g["value"] is None else f"{g['value']:.3f}"
-            print(f"gate failed: {g['dataset']}.{g['metric']} = {value} < {g['gate']}", file=sys.stderr)
+            bound = ">" if g.get("direction") == "max" else "<"
+            print(f"gate failed: {g['dataset']}.{g['metric']} = {value} {bound} {g['gate']}", file=sys.stderr)
         raise RagError(f"{len(failed)} evaluation gate(s) failed")
     return 0
 

@@ -61,7 +61,8 @@ def build_index(settings: Settings, embedder: Embedder, passages: list[dict[str,
 
 
 def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
-              generator: Generator | None, judges: dict[str, Any] | None = None) -> dict[str, Any]:
+              generator: Generator | None, judges: dict[str, Any] | None = None,
+              design: str = "checked") -> dict[str, Any]:
     """Retrieval over all questions; with a generator, answers on a fixed sample too.
 
     Each sampled answer is assembled with and without verification from the
@@ -96,7 +97,12 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
         answers: list[Answer] = []
         for i, idx in enumerate(sample):
             q = questions[idx]
-            ans, off = assistant.ask_both(q["question_en"])
+            if design == "checked":
+                ans, off = assistant.ask_both(q["question_en"])
+            else:
+                from rag.eval.designs import DESIGNS
+
+                ans = off = DESIGNS[design](q["question_en"], assistant.retriever, generator)
             answers.append(ans)
             row = {"id": q["id"], "question": q["question_en"], "gold": q["answers"], **_scored(ans, q["answers"]),
                    "timings": ans.to_json()["timings"],
@@ -123,6 +129,7 @@ def _summary(scored: list[dict[str, Any]], judge_names: list[str]) -> dict[str, 
 
     return {"sample": len(scored), "contains_gold": mean("contains_gold"), "token_f1": mean("token_f1"),
             "refused": mean("refused"),
+            **metrics.risk_coverage([(not r["refused"], not r["contains_gold"]) for r in scored]),
             **citation_totals([v for r in scored for v in r["citation_verdicts"]],
                               [v for r in scored for v in r["sentence_support"]], judge_names)}
 
