@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+import time
+from collections.abc import Sequence
+
 import pytest
 from conftest import SEEDS
 
-from rag.chunk import chunk_document, split_sentences
+from rag.chunk import _ABBREV, _MONTH_WORDS, PROGRESS_STEP, _is_heading, chunk_document, split_sentences
 from rag.parse import parse_file, parse_text
-from rag.types import Document
+from rag.types import Document, Passage, Sentence
 
 DOCS = [parse_file(p) for p in sorted(SEEDS.glob("*.txt"))]
 IDS = [d.doc_id[:3] for d in DOCS]
@@ -169,3 +175,165 @@ def test_seed_003_respects_small_chunk_chars() -> None:
     doc = DOCS[3]
     too_long = [p.text for p in chunk_document(doc, 120) if len(p.text) > 120 and len(p.sentences) > 1]
     assert too_long == []
+
+
+# --- The linear chunker gives exactly the output of chunker v2 as it was (commit 71970ef) ---------------------
+# A verbatim copy of the old, quadratic split_sentences and chunk_document (constants shared), kept as the
+# reference the rewrite is compared with, here on the seeds and synthetic texts, in test_fuzz_parse on random ones.
+
+_V2_BOUNDARY = re.compile(r"[.!?…]+[\"'”“»«’)]*(?=\s+[\"'„“»«(\[]?[A-ZÄÖÜ0-9])")
+_V2_ORDINAL_BEFORE = re.compile(r"(?:^|\s)\d{1,2}\.$")
+_V2_NEXT_MONTH = re.compile(rf"\s+(?:{_MONTH_WORDS})\b")
+
+
+def v2_split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
+    end = len(text) if end is None else end
+    out: list[Sentence] = []
+    for para in re.finditer(r"[^\n]+", text[start:end]):
+        p_start = start + para.start()
+        p_text = para.group()
+        cursor = 0
+        for m in _V2_BOUNDARY.finditer(p_text):
+            stop = m.end()
+            head = p_text[cursor:stop]
+            word = re.search(r"(\S+)$", p_text[cursor:m.start() + 1])
+            token = word.group(1).rstrip(".").lower() if word else ""
+            if token in _ABBREV or (len(token) == 1 and token.isalpha()):
+                continue
+            if _V2_ORDINAL_BEFORE.search(p_text[: m.start() + 1]) and _V2_NEXT_MONTH.match(p_text[stop:]):
+                continue
+            _v2_append(out, head, p_start + cursor)
+            cursor = stop
+        _v2_append(out, p_text[cursor:], p_start + cursor)
+    return out
+
+
+def _v2_append(out: list[Sentence], piece: str, offset: int) -> None:
+    lead = len(piece) - len(piece.lstrip())
+    body = piece.strip()
+    if body:
+        out.append(Sentence(text=body, start=offset + lead, end=offset + lead + len(body)))
+
+
+def v2_chunk_document(doc: Document, max_chars: int = 500, first_id: int = 0) -> list[Passage]:
+    passages: list[Passage] = []
+    current: list[Sentence] = []
+    carry: list[Sentence] = []
+
+    def flush() -> None:
+        if current:
+            s, e = current[0].start, current[-1].end
+            passages.append(Passage(
+                passage_id=first_id + len(passages), doc_id=doc.doc_id, ordinal=len(passages),
+                text=doc.text[s:e], start=s, end=e, sentences=tuple(current),
+            ))
+            current.clear()
+
+    for para in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", doc.text[doc.body_start:]):
+        p_start = doc.body_start + para.start()
+        sentences = v2_split_sentences(doc.text, p_start, p_start + len(para.group()))
+        if not sentences:
+            continue
+        if len(sentences) == 1 and _is_heading(sentences[0]):
+            flush()
+            carry.append(sentences[0])
+            continue
+        flush()
+        headings = len(carry)
+        current.extend(carry)
+        carry.clear()
+        for sent in sentences:
+            if len(current) > headings and sent.end - current[0].start > max_chars:
+                flush()
+                headings = 0
+            current.append(sent)
+        flush()
+    current.extend(carry)
+    flush()
+    return passages
+
+
+def digest(passages: Sequence[Passage]) -> str:
+    """sha256 of everything a passage carries: ids, offsets, text and each sentence's offsets and text."""
+    rows = [[p.passage_id, p.ordinal, p.doc_id, p.start, p.end, p.text, [[s.start, s.end, s.text] for s in p.sentences]]
+            for p in passages]
+    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+# Recorded with chunker v2 before the rewrite: every seed, chunk sizes 120 and 500.
+V2_SEED_DIGESTS = {
+    ("000", 120): "7e431cd6bbeace5b", ("000", 500): "88464c43e10acccd",
+    ("001", 120): "3ae2ea4e30ea08cc", ("001", 500): "f5d0e2d7267c5115",
+    ("002", 120): "c35017feb55cd957", ("002", 500): "a9c76bfdd2fe1c13",
+    ("003", 120): "4addf51a104a05cc", ("003", 500): "50bcecec50916099",
+    ("004", 120): "82f64c9efd3f1ea8", ("004", 500): "04425e86c05ea182",
+}
+
+
+@pytest.mark.parametrize("max_chars", [120, 500])
+@pytest.mark.parametrize("doc", DOCS, ids=IDS)
+def test_seed_chunks_are_those_of_chunker_v2(doc: Document, max_chars: int) -> None:
+    new = chunk_document(doc, max_chars, first_id=7)
+    assert new == v2_chunk_document(doc, max_chars, first_id=7)
+    assert digest(chunk_document(doc, max_chars)) == V2_SEED_DIGESTS[(doc.doc_id[:3], max_chars)]
+    assert split_sentences(doc.text, doc.body_start) == v2_split_sentences(doc.text, doc.body_start)
+
+
+def _bodies() -> list[str]:
+    return [d.text[d.body_start:] for d in DOCS]
+
+
+def synthetic_texts() -> dict[str, str]:
+    """Texts the seeds do not cover: one long line, single line breaks, blank lines of spaces, runs of
+    end marks, abbreviations and ordinals back to back, quotes and brackets around sentence ends."""
+    bodies = _bodies()
+    tricky = ('Am 9. August 2020 sprach Dr. Müller mit Prof. Schmidt. Er sagte: „Wir bleiben.“ Dann? Nein!! '
+              '(So war es.) "Gut." Die 2. Runde folgt am 1. Mai. Es gab z. B. Proteste usw. 1991 zog er um… '
+              'Er kam... Und ging?! «Nie.» Am 3. Platz. Bzw. St. Petersburg. Nr. 5 ist da. A. B. C. Schluss.')
+    return {
+        "one_line": " ".join(b.replace("\n", " ") for b in bodies) * 2,
+        "single_breaks": "\n".join(bodies),
+        "blank_lines": "\n \n\t\n".join(bodies) + "\n   \n\n  \n",
+        "crlf": "\r\n\r\n".join(b.replace("\n", "\r\n") for b in bodies),
+        "tricky_line": " ".join([tricky] * 40),
+        "tricky_paragraphs": "\n\n".join([tricky, "Zwischentitel", tricky, "KURZ", "", tricky]) * 5,
+        "end_mark_runs": ("Ja" + "." * 300 + " Nein" + "!?" * 200 + " Doch. ") * 10,
+        "no_spaces": ("Wort." * 2000) + " Ende. Aus",
+    }
+
+
+@pytest.mark.parametrize("name", list(synthetic_texts()))
+@pytest.mark.parametrize("max_chars", [60, 500])
+def test_synthetic_chunks_are_those_of_chunker_v2(name: str, max_chars: int) -> None:
+    text = synthetic_texts()[name]
+    doc = Document(doc_id=name, path="", text=text, title="", body_start=0)
+    assert chunk_document(doc, max_chars) == v2_chunk_document(doc, max_chars)
+    for start in (0, 1, len(text) // 3):
+        assert split_sentences(text, start) == v2_split_sentences(text, start)
+
+
+def _chunk_seconds(chars: int) -> float:
+    line = " ".join(b.replace("\n", " ") for b in _bodies())
+    text = (line + " ") * (chars // len(line) + 1)
+    doc = Document(doc_id="x", path="", text=text[:chars], title="", body_start=0)
+    started = time.process_time()
+    chunk_document(doc)
+    return time.process_time() - started
+
+
+def test_chunking_a_long_line_is_linear() -> None:
+    """v2 needed 0.4 s for 64k characters on one line and 5.5 s for 256k (n^1.9); this takes milliseconds."""
+    small, large = _chunk_seconds(50_000), _chunk_seconds(400_000)
+    assert large < 1.0
+    assert large < 8 * 4 * max(small, 0.002), (small, large)  # 8x the text: well under 64x the time
+
+
+def test_progress_is_reported_inside_one_long_line() -> None:
+    line = " ".join(b.replace("\n", " ") for b in _bodies())
+    text = (line + " ") * (3 * PROGRESS_STEP // len(line))
+    doc = Document(doc_id="x", path="", text=text, title="", body_start=0)
+    seen: list[int] = []
+    passages = chunk_document(doc, progress=seen.append)
+    assert passages == chunk_document(doc)
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == len(text)
+    assert all(b - a <= PROGRESS_STEP + 500 for a, b in zip([0, *seen], seen, strict=False))
