@@ -77,8 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     _common(bench)
 
     ui = sub.add_parser("ui", help="start the chat app")
-    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on; beyond loopback a login (RAG_UI_AUTH=user:password or a token) "
+                         "is required")
     ui.add_argument("--port", type=int, default=7860)
+    ui.add_argument("--timeout", dest="ui_timeout_s", type=float,
+                    help="seconds an answer may take before it is stopped (RAG_UI_TIMEOUT_S, default 120)")
     _common(ui)
     return parser
 
@@ -213,7 +217,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     from ui.app import launch
 
-    launch(settings, args.host, args.port)
+    launch(settings.with_overrides(ui_timeout_s=args.ui_timeout_s), args.host, args.port)
     return 0
 
 

@@ -47,6 +47,10 @@ class Settings:
     rewrite: bool = True
     embed_batch: int = 16
     embed_backend: str = "onnx-int8"
+    ui_auth: str = field(default="", repr=False)
+    """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
+    ui_timeout_s: float = 120.0
+    """The chat app stops an answer (and frees the model) after this many seconds."""
 
     @property
     def models_dir(self) -> Path:
@@ -84,7 +88,7 @@ class Settings:
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
          "max_sentences", "corroborate"}
-_FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support"}
+_FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support", "ui_timeout_s"}
 _BOOLS = {"verify", "drop_unsupported", "llm_judge", "rewrite"}
 
 

@@ -6,6 +6,7 @@ Gradio is imported here and nowhere in the core.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,12 @@ from rag.prompt import detect_language
 from rag.settings import Settings
 from rag.types import Turn
 from ui import render
+from ui.security import AuthGate, parse_auth, require_auth_beyond_loopback
 from ui.service import ChatService, real_service
+
+log = logging.getLogger("rag.ui")
+
+GENERIC_ERROR = "Something went wrong; see the server log."
 
 EXAMPLES = [
     "What did Putin promise Lukashenko?",
@@ -25,6 +31,18 @@ EXAMPLES = [
     "Wie viel Prozent der Stimmen erhielt Lukaschenko?",
     "Where did Putin and Lukashenko meet?",
 ]
+
+
+def user_message(exc: Exception, where: str) -> str:
+    """What a client may see of an error: a ``RagError``'s own line (written for users), else a generic line.
+
+    Anything else is logged here with its traceback and never sent to the client.
+    """
+    if isinstance(exc, RagError):
+        log.info("%s: %s", where, exc)
+        return str(exc)
+    log.error("%s failed", where, exc_info=exc)
+    return GENERIC_ERROR
 
 
 def build_app(service: ChatService) -> Any:
@@ -69,8 +87,8 @@ def build_app(service: ChatService) -> Any:
                     lang = detect_language(question)
                     choices = [(f"[{c.n}] {c.doc_id} (answer {turn})", f"{lang}|{c.passage}") for c in answer.citations]
                     yield "", chat, turns, cards, render.panel_html(cards, sources), gr.update(choices=choices)
-        except RagError as exc:
-            reply["content"] = f"⚠️ {exc}"
+        except Exception as exc:
+            reply["content"] = f"⚠️ {user_message(exc, 'answer')}"
             yield "", chat, turns, cards, render.panel_html(cards), gr.update()
 
     def translate(choice: str) -> str:
@@ -79,15 +97,15 @@ def build_app(service: ChatService) -> Any:
         lang, text = choice.split("|", 1)
         try:
             out = service.translate(text, lang)
-        except RagError as exc:
-            return f"⚠️ {exc}"
+        except Exception as exc:
+            return f"⚠️ {user_message(exc, 'translation')}"
         return f"**Machine translation (local model, may contain errors):**\n\n{out}"
 
     def corpus_rows() -> list[list[Any]]:
         try:
             return [[d.doc_id, d.title, d.date, d.source, d.passages] for d in service.documents()]
-        except RagError as exc:
-            gr.Warning(str(exc))
+        except Exception as exc:
+            gr.Warning(user_message(exc, "corpus list"))
             return []
 
     def add(files: list[Any] | None, progress: Any = gr.Progress()) -> tuple[str, Any, Any]:  # noqa: B008
@@ -96,8 +114,8 @@ def build_app(service: ChatService) -> Any:
         paths = [Path(f if isinstance(f, str) else f.name) for f in files]
         try:
             report = service.add_files(paths, lambda done, total: progress((done, total), desc="embedding"))
-        except RagError as exc:
-            return f"⚠️ {exc}", corpus_rows(), gr.update()
+        except Exception as exc:
+            return f"⚠️ {user_message(exc, 'adding files')}", corpus_rows(), gr.update()
         lines = [report.summary()] + [f"⚠️ skipped {Path(p).name}: {why}" for p, why in report.failed]
         rows = corpus_rows()
         return "\n\n".join(lines), rows, gr.update(choices=[r[0] for r in rows])
@@ -105,8 +123,8 @@ def build_app(service: ChatService) -> Any:
     def delete(doc_id: str) -> tuple[str, Any, Any]:
         try:
             report = service.delete(doc_id)
-        except RagError as exc:
-            return f"⚠️ {exc}", corpus_rows(), gr.update()
+        except Exception as exc:
+            return f"⚠️ {user_message(exc, 'deleting ' + repr(doc_id))}", corpus_rows(), gr.update()
         rows = corpus_rows()
         return report.summary(), rows, gr.update(choices=[r[0] for r in rows], value=None)
 
@@ -114,8 +132,8 @@ def build_app(service: ChatService) -> Any:
         """The same JSON object as `rag ask --json`."""
         try:
             return service.ask_json(question)
-        except RagError as exc:
-            return {"question": question, "error": str(exc)}
+        except Exception as exc:
+            return {"question": question, "error": user_message(exc, "ask")}
 
     with gr.Blocks(title="News archive Q&A") as demo:
         gr.Markdown("## Ask your news archive\nAnswers cite the original articles; click a [n] to check it.")
@@ -138,8 +156,7 @@ def build_app(service: ChatService) -> Any:
                 translate_btn = gr.Button("Translate (machine translation)")
                 translation = gr.Markdown()
         with gr.Tab("Corpus"):
-            table = gr.Dataframe(headers=["id", "headline", "date", "agency", "passages"], value=corpus_rows,
-                                 interactive=False)
+            table = gr.Dataframe(headers=["id", "headline", "date", "agency", "passages"], interactive=False)
             files = gr.File(file_count="multiple", file_types=[".txt", ".md", ".html", ".htm"], label="Add articles")
             add_btn = gr.Button("Index files")
             status = gr.Markdown()
@@ -161,12 +178,24 @@ def build_app(service: ChatService) -> Any:
         add_btn.click(add, files, [status, table, to_delete], api_visibility="private", **model)
         delete_btn.click(delete, to_delete, [status, table, to_delete], api_visibility="private", **model)
         gr.api(ask, api_name="ask", **model)
+        demo.load(corpus_rows, None, table, api_visibility="private")
     return demo
 
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, service: ChatService | None = None,
            block: bool = True) -> Any:
-    """Start the app; models load once (warmed up before the first visitor) and stay loaded."""
+    """Start the app; models load once (warmed up before the first visitor) and stay loaded.
+
+    Beyond loopback a login (``settings.ui_auth``) is required, checked before any model loads.
+    """
+    auth = parse_auth(settings.ui_auth)
+    require_auth_beyond_loopback(host, auth)
+    from starlette.middleware import Middleware
+
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
     service = service or real_service(settings)
     if service.error:
         print(f"warning: {service.error}", file=sys.stderr)
@@ -175,8 +204,12 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, servic
             service.assistant().warm_up()
         except RagError as exc:
             print(f"warning: {exc}", file=sys.stderr)
+        except Exception as exc:  # the app still starts: the corpus tab works, answers report the error
+            log.error("warm-up failed", exc_info=exc)
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, head=render.CLICK_SCRIPT,
-                css=render.CSS, show_error=True, quiet=not block)
+                css=render.CSS, show_error=False, quiet=not block, auth=auth,
+                auth_message="Sign in with the login set in RAG_UI_AUTH.", ssr_mode=False,
+                app_kwargs={"middleware": [Middleware(AuthGate)]})
     return demo

@@ -6,15 +6,18 @@ methods, so this part is tested with fakes and shared by the API endpoint.
 
 from __future__ import annotations
 
+import queue
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 from embeddings.embedder import Embedder
 from rag.errors import InputError, ModelMissingError, RagError
-from rag.generate import Generator
+from rag.generate import GenerationStats, Generator, Message
 from rag.ingest import Ingestor, IngestReport
 from rag.pipeline import Assistant, Event
 from rag.prompt import LANGUAGE_NAMES
@@ -24,6 +27,94 @@ from rag.store import Store
 from rag.types import Document, Turn
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
+
+
+class RequestTimeout(RagError):
+    """An answer ran past the app's time limit (``RAG_UI_TIMEOUT_S``) and was stopped."""
+
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(f"no answer within {limit_s:g} s, so it was stopped (time limit RAG_UI_TIMEOUT_S); "
+                         "please ask again")
+        self.limit_s = limit_s
+
+
+class _Stopped(Exception):
+    """The caller went away (stream closed or abandoned): stop work at the next token."""
+
+
+class Ticket:
+    """One request's deadline and cancel flag, checked between model tokens.
+
+    Waiting for the model (behind a request that is still stopping) may take up
+    to one more limit; the limit itself counts from when the model is free.
+    """
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.deadline = time.monotonic() + 2 * limit_s
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        """The model is ours: the time limit runs from now."""
+        self.deadline = time.monotonic() + self.limit_s
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    def check(self) -> None:
+        if self._stop.is_set():
+            raise _Stopped
+        if time.monotonic() > self.deadline:
+            raise RequestTimeout(self.limit_s)
+
+
+class GuardedGenerator:
+    """Wraps the chat model so every call (answer, judge, rewrite, relevance) obeys the current ticket.
+
+    Before each text piece the ticket is checked; a cancelled or late request
+    stops there and the model's own stream is closed, so it releases the model
+    within one token (or one prompt evaluation) instead of finishing the answer.
+    """
+
+    def __init__(self, inner: Generator) -> None:
+        self.inner = inner
+        self.ticket: Ticket | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def last_stats(self) -> GenerationStats | None:
+        return self.inner.last_stats
+
+    def _check(self) -> None:
+        if self.ticket is not None:
+            self.ticket.check()
+
+    def stream(self, messages: Sequence[Message], max_tokens: int = 200,
+               temperature: float = 0.0) -> Iterator[str]:
+        self._check()
+        pieces = self.inner.stream(messages, max_tokens, temperature)
+        try:
+            for piece in pieces:
+                self._check()
+                yield piece
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+
+
+_END = object()
 
 
 @dataclass(frozen=True)
@@ -36,10 +127,14 @@ class DocRow:
 
 
 class ChatService:
-    """Holds the models and the index for the app's lifetime; one request at a time.
+    """Holds the models and the index for the app's lifetime; the model answers one request at a time.
 
-    The lock is a plain ``Lock``, not an ``RLock``: a streaming answer holds it
-    across yields, and Gradio may resume the generator on another thread.
+    Model work runs in a worker thread that holds ``lock`` and hands its events
+    to the caller through a queue, so the lock is never held across a yield to a
+    client: a caller that closes its stream, stops reading or runs past
+    ``settings.ui_timeout_s`` cancels its ticket, and the worker stops at the
+    next model token and releases the lock (``try``/``finally``). Requests wait
+    for the lock in the order the app's queue hands them over.
     """
 
     def __init__(self, settings: Settings, embedder: Embedder | None, generator: Generator | None,
@@ -47,6 +142,7 @@ class ChatService:
         self.settings = settings
         self._embedder = embedder
         self._generator = generator
+        self._guard: GuardedGenerator | None = None
         self.error = error
         self._build = build
         self._assistant: Assistant | None = None
@@ -67,6 +163,15 @@ class ChatService:
     @generator.setter
     def generator(self, value: Generator) -> None:
         self._generator = value
+        if self._guard is not None:
+            self._guard.inner = value
+
+    @property
+    def guard(self) -> GuardedGenerator:
+        """The chat model as the assistant sees it: checked against the current request's ticket."""
+        if self._guard is None:
+            self._guard = GuardedGenerator(self.generator)
+        return self._guard
 
     @property
     def store(self) -> Store:
@@ -79,7 +184,7 @@ class ChatService:
 
     def _get(self) -> Assistant:
         if self._assistant is None:
-            self._assistant = self._build(self.settings, self.embedder, self.generator)
+            self._assistant = self._build(self.settings, self.embedder, self.guard)
         return self._assistant
 
     def assistant(self) -> Assistant:
@@ -96,17 +201,81 @@ class ChatService:
         if self._assistant is not None:
             self._assistant.retriever = Retriever(self.store.load(), self.embedder)
 
+    def _run(self, work: Callable[[], Iterator[T]], timeout_s: float | None = None) -> Iterator[T]:
+        """Run ``work`` in a worker thread holding the model lock; yield what it yields.
+
+        The worker stops at its next model token once this iterator is closed,
+        dropped or past the time limit; then (and only then) it releases the lock.
+        """
+        limit = self.settings.ui_timeout_s if timeout_s is None else timeout_s
+        ticket = Ticket(limit)
+        items: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+        def worker() -> None:
+            try:
+                if not self.lock.acquire(timeout=limit):
+                    raise RequestTimeout(limit)
+                try:
+                    ticket.start()
+                    ticket.check()
+                    guard = self.guard
+                    guard.ticket = ticket
+                    try:
+                        for item in work():
+                            ticket.check()
+                            items.put(item)
+                    finally:
+                        guard.ticket = None
+                finally:
+                    self.lock.release()
+            except _Stopped:
+                pass
+            except BaseException as exc:  # handed to the caller, who reports it
+                items.put(exc)
+            finally:
+                items.put(_END)
+
+        threading.Thread(target=worker, name="rag-model", daemon=True).start()
+        try:
+            while True:
+                try:
+                    item = items.get(timeout=min(ticket.remaining(), 0.5) + 0.05)
+                except queue.Empty:
+                    if ticket.remaining() > 0:
+                        continue
+                    raise RequestTimeout(limit) from None
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield cast(T, item)
+        finally:
+            ticket.cancel()
+
+    def _one(self, work: Callable[[], Iterator[T]]) -> T:
+        """The single result of ``work``, once the worker has finished and released the model."""
+        results = list(self._run(work))
+        assert len(results) == 1
+        return results[0]
+
     def stream(self, question: str, history: Sequence[Turn] = (), top_k: int | None = None,
                temperature: float | None = None) -> Iterator[Event]:
-        with self.lock:
+        def work() -> Iterator[Event]:
             a = self._get()
             a.top_k = top_k or self.settings.top_k
             a.temperature = self.settings.temperature if temperature is None else temperature
             yield from a.stream(question, history)
 
+        return self._run(work)
+
     def ask_json(self, question: str) -> dict[str, object]:
-        with self.lock:
-            return self._get().ask(question).to_json()
+        def work() -> Iterator[dict[str, object]]:
+            a = self._get()
+            a.top_k = self.settings.top_k
+            a.temperature = self.settings.temperature
+            yield a.ask(question).to_json()
+
+        return self._one(work)
 
     def models(self) -> dict[str, str]:
         if self.error:
@@ -156,8 +325,11 @@ class ChatService:
             {"role": "system", "content": f"Translate the user's text into {target}. Reply with the translation only."},
             {"role": "user", "content": text},
         ]
-        with self.lock:
-            return "".join(self.generator.stream(messages, max_tokens=400, temperature=0.0)).strip()
+
+        def work() -> Iterator[str]:
+            yield "".join(self.guard.stream(messages, max_tokens=400, temperature=0.0)).strip()
+
+        return self._one(work)
 
 
 def real_service(settings: Settings) -> ChatService:
