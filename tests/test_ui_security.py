@@ -157,9 +157,11 @@ def test_every_route_refuses_a_client_without_a_session(locked_app: tuple[str, C
         ("GET", "/monitoring", None),
     ]
     got = {}
+    names = {i: n for n, i in fns.items()}
     with httpx.Client(timeout=10) as anonymous:
         for method, path, body in requests:
-            got[f"{method} {path}"] = anonymous.request(method, url + path, json=body).status_code
+            what = f" ({names[body['fn_index']]})" if path.endswith("queue/join") and body else ""
+            got[f"{method} {path}{what}"] = anonymous.request(method, url + path, json=body).status_code
         page = anonymous.get(url + "/")
         got["GET /gradio_api/login_check"] = anonymous.get(url + "/gradio_api/login_check").status_code
     print("\nunauthenticated:\n" + "\n".join(f"  {k}: {v}" for k, v in got.items()) + f"\n  GET /: {page.status_code}")

@@ -213,18 +213,26 @@ class ChatService:
 
         def worker() -> None:
             try:
-                if not self.lock.acquire(timeout=limit):
-                    raise RequestTimeout(limit)
+                waited_until = time.monotonic() + limit
+                while not self.lock.acquire(timeout=0.1):
+                    if ticket.cancelled:
+                        raise _Stopped
+                    if time.monotonic() > waited_until:
+                        raise RequestTimeout(limit)
                 try:
                     ticket.start()
                     ticket.check()
                     guard = self.guard
                     guard.ticket = ticket
+                    produced = work()
                     try:
-                        for item in work():
+                        for item in produced:
                             ticket.check()
                             items.put(item)
                     finally:
+                        close = getattr(produced, "close", None)
+                        if close is not None:
+                            close()  # the pipeline's and the model's own finally blocks run now
                         guard.ticket = None
                 finally:
                     self.lock.release()
