@@ -5,15 +5,25 @@ line, a dateline with the agency (``MOSKAU (dpa-AFX) -``), sometimes a headline
 line and, on wire photos, an English caption with a photo credit. We pull these
 out so answers can say who reported what and when, and so a caption is never
 mistaken for body text.
+
+Files come from people nobody vetted, so reading is strict: the encoding is
+detected, not guessed (``decode_text``), bytes that decode to no readable text
+are refused, and HTML that a browser would not show is not indexed. Parsing
+runs in time linear in the file's size.
 """
 
 from __future__ import annotations
 
+import codecs
 import html
 import re
+import unicodedata
+from collections.abc import Iterator
 from html.parser import HTMLParser
+from itertools import islice
 from pathlib import Path
 
+from rag.chunk import PARAGRAPH
 from rag.errors import InputError
 from rag.textnorm import MONTH_NAMES
 from rag.types import Document, text_digest
@@ -25,53 +35,160 @@ _DATELINE = re.compile(
     r"(?P<dateline>[A-ZÄÖÜ][\wÄÖÜäöüß./\- ]{1,60}?)\s*\((?P<agency>[A-Za-z][A-Za-z\-./ ]{1,24})\)\s*[-–—]\s*"
 )
 _CREDIT = re.compile(r"(?:REUTERS|AFP|AP|DPA|EPA|Reuters)/[A-Z][\w.\- ]+\s*$")
+"""A photo credit ending a caption ("REUTERS/Vasily Fedosenko"); ``_ends_with_credit`` tests for it."""
+_AGENCIES = ("REUTERS", "AFP", "AP", "DPA", "EPA", "Reuters")
+_CREDIT_NAME = re.compile(r"[\w.\- ]+")
+# The run of credit-name characters and blanks that ends a text, tried only from where such a run begins.
+_CREDIT_TAIL = re.compile(r"(?<![\w.\- \s])[\w.\- \s]*+\Z")
 _EN_DATE = re.compile(rf"\b({'|'.join(MONTH_NAMES['en'])})\s+\d{{1,2}},\s+(\d{{4}})")
 _MONTHS = {m: i for i, m in enumerate(MONTH_NAMES["en"], 1)}
 _EN_WORDS = {"the", "and", "of", "in", "a", "to", "for", "against", "take", "part", "people", "is", "are"}
 _DE_WORDS = {"der", "die", "das", "und", "nicht", "mit", "sich", "ist", "ein", "eine", "den", "von", "zu", "auf"}
 
 
+def _whole_words(words: set[str]) -> re.Pattern[str]:
+    """Any of ``words`` standing as a whole run of the letters a-z, ä, ö, ü and ß."""
+    return re.compile(rf"(?<![a-zäöüß])(?:{'|'.join(sorted(words))})(?![a-zäöüß])")
+
+
+_EN_WORD = _whole_words(_EN_WORDS)
+_DE_WORD = _whole_words(_DE_WORDS)
+
+
 def english_share(text: str) -> float:
-    words = re.findall(r"[a-zäöüß]+", text.lower())
-    en = sum(w in _EN_WORDS for w in words)
-    de = sum(w in _DE_WORDS for w in words)
+    """Share of English among the English and German marker words of ``text`` (0.5 if under three).
+
+    Words are runs of a-z, ä, ö, ü, ß after lower-casing; the markers are counted where they stand,
+    without a list of every word (a one-paragraph file of 30 MB would need gigabytes for it).
+    """
+    low = text.lower()
+    en = sum(1 for _ in _EN_WORD.finditer(low))
+    de = sum(1 for _ in _DE_WORD.finditer(low))
     if en + de < 3:
         return 0.5
     return en / (en + de)
 
 
+def _ends_with_credit(para: str) -> bool:
+    """Whether ``_CREDIT.search(para)`` matches, in time linear in ``para``.
+
+    The regex itself backtracks through a long run of blanks once per character of it. Everything
+    after the credit's slash is in ``_CREDIT_TAIL``'s class and the slash is not, so a match has
+    its slash just before ``para``'s final run of that class, an agency before the slash, and after
+    it a capital and a name (``_CREDIT_NAME``) that reaches the last non-blank character (or,
+    when only blanks follow the capital, begins with a space).
+    """
+    tail = _CREDIT_TAIL.search(para)
+    t = tail.start() if tail else len(para)
+    if t == 0 or para[t - 1] != "/" or not para.endswith(_AGENCIES, 0, t - 1):
+        return False
+    if t == len(para) or not "A" <= para[t] <= "Z":
+        return False
+    name_end = len(para.rstrip())
+    if name_end <= t + 1:
+        return para[t + 1:t + 2] == " "
+    return _CREDIT_NAME.fullmatch(para, t + 1, name_end) is not None
+
+
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+                   "track", "wbr"})
+"""Elements without content or end tag."""
+_CLOSES_P = frozenset({"address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset",
+                       "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
+                       "main", "menu", "nav", "ol", "p", "pre", "section", "table", "ul"})
+"""Start tags that end an open <p>, as in a browser."""
+_CLOSES_SIBLING = {"li": {"li"}, "dt": {"dt", "dd"}, "dd": {"dt", "dd"}, "option": {"option"},
+                   "tr": {"tr", "td", "th"}, "td": {"td", "th"}, "th": {"td", "th"}}
+"""Start tags that end an open element of these kinds (a new list item ends the one before)."""
+_HIDING_STYLE = re.compile(
+    r"(?:^|;)(?:display:none|visibility:(?:hidden|collapse)|content-visibility:hidden"
+    r"|opacity:(?:0+(?:\.0*)?|\.0+)%?|font-size:(?:0+(?:\.0*)?|\.0+)(?:[a-z]+|%)?)(?:!important)?(?:;|$)"
+)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+def _hides(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """Whether a browser shows nothing of this element: the ``hidden`` attribute, ``aria-hidden="true"``,
+    an inline style with display:none, visibility:hidden or collapse, opacity:0 or font-size:0, or a
+    <dialog> that is not open."""
+    for name, value in attrs:
+        if name == "hidden":
+            return True
+        if name == "aria-hidden" and (value or "").strip().lower() == "true":
+            return True
+        if name == "style" and value:
+            css = re.sub(r"\s+", "", _CSS_COMMENT.sub("", value)).lower()
+            if _HIDING_STYLE.search(css):
+                return True
+    return tag == "dialog" and all(name != "open" for name, _ in attrs)
+
+
 class _TextExtractor(HTMLParser):
-    """Visible text of an HTML page, one paragraph per block element."""
+    """Visible text of an HTML page, one paragraph per block element.
+
+    What a browser would not show is dropped with everything inside it: script, style, template
+    and noscript, navigation and footers, and every hidden element (``_hides``). Articles come
+    from people nobody vetted, and hidden elements are where a page plants text no reader sees
+    (instructions to the model, say). Open elements are kept on a stack, so a hidden element ends
+    at its own end tag or at its parent's, as in a browser; "/>" on an element that is not void
+    is ignored, as in a browser. Styles from <style> sheets and classes are not evaluated.
+    """
 
     _BLOCKS = {"p", "div", "br", "h1", "h2", "h3", "h4", "li", "tr", "section", "article", "header", "figcaption"}
-    _SKIP = {"script", "style", "nav", "footer", "noscript"}
+    _DROP = {"script", "style", "nav", "footer", "noscript", "template"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.title = ""
         self.h1 = ""
-        self._skip = 0
+        self._open: list[tuple[str, bool]] = []  # open elements, and whether each hides its content
+        self._depth: dict[str, int] = {}  # how many elements of each tag are open
+        self._hiding = 0  # how many open elements hide their content
         self._in: str | None = None
 
+    def _push(self, tag: str, hides: bool) -> None:
+        self._open.append((tag, hides))
+        self._depth[tag] = self._depth.get(tag, 0) + 1
+        self._hiding += hides
+
+    def _pop(self) -> tuple[str, bool]:
+        tag, hides = self._open.pop()
+        self._depth[tag] -= 1
+        self._hiding -= hides
+        return tag, hides
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skip += 1
-        if tag in ("title", "h1"):
-            self._in = tag
-        if tag in self._BLOCKS:
+        if tag in _CLOSES_P and self._open and self._open[-1][0] == "p":
+            self._pop()
+        while self._open and self._open[-1][0] in _CLOSES_SIBLING.get(tag, ()):
+            self._pop()
+        hides = tag not in _VOID and (tag in self._DROP or _hides(tag, attrs))
+        if tag in self._BLOCKS and not self._hiding and not hides:
             self.parts.append("\n\n")
+        if tag in _VOID:
+            return
+        self._push(tag, hides)
+        if tag in ("title", "h1") and not self._hiding:
+            self._in = tag
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skip:
-            self._skip -= 1
-        if tag == self._in:
+        hidden = False
+        if self._depth.get(tag):
+            while True:
+                closed, hidden = self._pop()
+                if closed == tag:
+                    break
+        if self._in and not self._depth.get(self._in):  # its end tag, or its parent's
             self._in = None
-        if tag in self._BLOCKS:
+        if tag in self._BLOCKS and not self._hiding and not hidden:
             self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
-        if self._skip:
+        if self._hiding:
             return
         if self._in == "title":
             self.title += data
@@ -97,12 +214,156 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return decode_text(data, str(path))
+
+
+# Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]")
+"""Characters written text does not contain: C0 and C1 controls (tab, line and page breaks aside)
+and the private use area. (U+FFFD is left alone: it marks text damaged by an earlier conversion,
+which is still text.)"""
+_TOKEN = re.compile(r"\S+")
+_SAMPLE_WINDOWS, _SAMPLE_CHARS = 16, 4096
+MAX_CONTROL_SHARE = 0.01
+MIN_WORD_SHARE = 0.5
+
+
+def decode_text(data: bytes, name: str = "input") -> str:
+    """The text of a file's bytes, or ``InputError`` when they are not text.
+
+    In this order: a byte-order mark (UTF-8, UTF-16 or UTF-32, LE or BE) decides; NUL bytes
+    without one mean binary data; strict UTF-8; else a legacy code page (``_legacy``). Any
+    single-byte code page decodes any bytes, so a detected one must also pass ``text_problem``;
+    BOM and UTF-8 text, whose encoding is certain, need only pass its control-character test.
+    """
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{name} is not a text file: it starts with a {encoding} byte-order mark "
+                                 f"but byte {exc.start + len(bom)} is not {encoding}") from None
+            return _checked(text, name, encoding, words=False)
     if b"\x00" in data[:4096]:
-        raise InputError(f"{path} is not a text file")
+        raise InputError(f"{name} is not a text file (it has NUL bytes; UTF-16 or UTF-32 text needs a "
+                         f"byte-order mark)")
     try:
-        return data.decode("utf-8-sig")
+        return _checked(data.decode("utf-8"), name, "utf-8", words=False)
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        pass
+    encoding, text = _legacy(data, name)
+    return _checked(text, name, encoding, words=True)
+
+
+def _legacy(data: bytes, name: str) -> tuple[str, str]:
+    """The code page and text of bytes that are not UTF-8.
+
+    charset-normalizer ranks code pages by the chaos of their decoding (odd symbols, mixed
+    scripts and case, controls). On a short text many tie at no chaos, and its first pick is
+    often wrong: "Gespräch" in Windows-1252 comes out as Farsi (cp1006), a French sentence as
+    Baltic (cp1257), a Polish one as cp1252. Among the least chaotic we therefore take the one
+    with the largest share of plausible words (``_word_share``), then Windows-1252 (the Western
+    European default, which also reads Latin-1), then charset-normalizer's order.
+    """
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        raise InputError(f"{name} is not a text file: its bytes are not UTF-8 and no legacy encoding "
+                         f"turns them into readable text")
+    chosen: tuple[float, bool, str, str] | None = None
+    for m in matches:
+        if m.chaos > best.chaos:
+            continue
+        encoding = "cp1252" if "cp1252" in m.could_be_from_charset else m.encoding
+        try:  # a large file is detected from samples: the whole may still fail to decode
+            text = str(data, encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        rank = (_word_share(_sample(text)), encoding == "cp1252", encoding, text)
+        if chosen is None or rank[:2] > chosen[:2]:
+            chosen = rank
+    if chosen is None:
+        raise InputError(f"{name} is not a text file: it is not UTF-8 and not all of it decodes as {best.encoding}")
+    return chosen[2], chosen[3]
+
+
+def _checked(text: str, name: str, encoding: str, words: bool) -> str:
+    problem = text_problem(text, words)
+    if problem:
+        raise InputError(f"{name} is not a text file: read as {encoding}, {problem}")
+    return text
+
+
+def _sample(text: str) -> str:
+    """``text`` if short, else ``_SAMPLE_WINDOWS`` evenly spread windows of it, joined by blanks."""
+    if len(text) <= _SAMPLE_WINDOWS * _SAMPLE_CHARS:
+        return text
+    step = (len(text) - _SAMPLE_CHARS) // (_SAMPLE_WINDOWS - 1)
+    return " ".join(text[i * step:i * step + _SAMPLE_CHARS] for i in range(_SAMPLE_WINDOWS))
+
+
+def text_problem(text: str, words: bool = True) -> str | None:
+    """Why ``text`` does not read as written language, or None; judged on up to 64K characters.
+
+    - Control characters (``_CONTROL``) must stay under ``MAX_CONTROL_SHARE`` (1 %) of the
+      characters. Prose has none; a stray form feed or two from an old editor pass. Random bytes
+      read in a single-byte code page are 10 % (cp1250/1251: C0 codes, DEL) to 23 % (Latin-1,
+      which adds the C1 codes) control characters, so 1 % is far from both.
+    - With ``words``, at least ``MIN_WORD_SHARE`` (half) of the blank-separated tokens that hold a
+      letter or digit must be plausible words (``_plausible``): each run between punctuation marks
+      all letters (and marks) of one case pattern (``der``, ``Der``, ``DER``, and caseless scripts)
+      or all digits. News prose scores near 1 (each seed: 1.00, with its numbers, abbreviations,
+      ``dpa-AFX`` and ``80,1``); a Chinese or Japanese line without blanks is one token and
+      passes, its punctuation splitting it. 20 KB of random bytes read in Latin-1, cp1250-1253,
+      KOI8-R or Mac Roman score 0.06 to 0.10: blanks are 1 % to 3 % of random bytes, so their
+      "words" are dozens of characters long and hold symbols, controls and mixed case. Half is
+      far from both, so neither lists, tables and URLs nor a short file flip the verdict.
+    """
+    sample = _sample(text)
+    if not sample:
+        return None
+    controls = len(_CONTROL.findall(sample))
+    if controls > MAX_CONTROL_SHARE * len(sample):
+        return f"{controls / len(sample):.0%} of its characters are control characters"
+    if words:
+        share = _word_share(sample)
+        if share < MIN_WORD_SHARE:
+            return f"only {share:.0%} of its words look like words"
+    return None
+
+
+def _word_share(sample: str) -> float:
+    """Share of plausible words among the blank-separated tokens that hold a letter or digit (1 if none)."""
+    tokens = [t for t in _TOKEN.findall(sample) if any(c.isalnum() for c in t)]
+    return sum(_plausible(t) for t in tokens) / len(tokens) if tokens else 1.0
+
+
+def _plausible(token: str) -> bool:
+    """A word, number or compound of them (``dpa-AFX``, ``80,1``, ``U.S.``, ``1990er``, ``„Zitat“``)."""
+    part = ""
+    for c in token + " ":
+        cat = unicodedata.category(c)
+        if cat[0] in "LMN" or c == "\ufffd":  # U+FFFD: a letter lost by an earlier conversion
+            part += c
+            continue
+        if cat == "Cf":  # soft hyphen, zero-width joiners, direction marks: invisible inside words
+            continue
+        if cat[0] not in "PZ":  # a symbol or control inside a word
+            return False
+        if part and not _one_case(part):
+            return False
+        part = ""
+    return True
+
+
+def _one_case(part: str) -> bool:
+    return part in (part.lower(), part.upper(), part.capitalize())
 
 
 def parse_file(path: Path) -> Document:
@@ -118,17 +379,16 @@ def parse_file(path: Path) -> Document:
     return parse_text(path.stem, raw, path=str(path), title_hint=html_title)
 
 
-def _paragraphs(text: str, start: int) -> list[tuple[int, int]]:
-    spans = []
-    for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text[start:]):
-        s, e = m.start() + start, m.end() + start
+def _paragraphs(text: str, start: int) -> Iterator[tuple[int, int]]:
+    """Spans of the paragraphs from ``start`` on (the chunker's), blanks around them left out."""
+    for m in PARAGRAPH.finditer(text, start):
+        s, e = m.span()
         while s < e and text[s].isspace():
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
         if e > s:
-            spans.append((s, e))
-    return spans
+            yield s, e
 
 
 def parse_text(doc_id: str, text: str, path: str = "", title_hint: str = "") -> Document:
@@ -141,12 +401,14 @@ def parse_text(doc_id: str, text: str, path: str = "", title_hint: str = "") -> 
     if m:
         date = m.group(1)
         pos = m.end()
-    paras = _paragraphs(text, pos)
+    # The header is read from the first five paragraphs at most: a caption, then up to three
+    # tried as headline, note or dateline, and the one after them where the body may begin.
+    paras = list(islice(_paragraphs(text, pos), 5))
     caption = None
     if paras and not m:
         s, e = paras[0]
         first = text[s:e]
-        if len(paras) > 1 and (_CREDIT.search(first) or english_share(first) > 0.7):
+        if len(paras) > 1 and (_ends_with_credit(first) or english_share(first) > 0.7):
             caption = first
             paras = paras[1:]
             dm = _EN_DATE.search(first)
@@ -174,7 +436,7 @@ def parse_text(doc_id: str, text: str, path: str = "", title_hint: str = "") -> 
             continue
         break
     if not title:
-        title = _headline_from_body(text[body_start:])
+        title = _headline_from_body(text, body_start)
     return Document(
         doc_id=doc_id,
         path=path,
@@ -193,11 +455,27 @@ def _looks_like_headline(para: str) -> bool:
     return "\n" not in para and len(para) <= 160 and not para.rstrip().endswith((".", ":", ",", ";"))
 
 
-def _headline_from_body(body: str, limit: int = 90) -> str:
-    first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0]
-    if len(first) <= limit:
-        return first
-    cut = first[:limit].rsplit(" ", 1)[0]
+_BLANKS = re.compile(r"\s*")
+_FIRST_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def _headline_from_body(text: str, start: int, limit: int = 90) -> str:
+    """The first sentence of ``text[start:]`` (up to a blank after . ! or ?), cut at a word near ``limit``.
+
+    Read in place: the body is neither copied nor split, however long it is.
+    """
+    lead = _BLANKS.match(text, start)
+    s = lead.end() if lead else start
+    m = _FIRST_SENTENCE_END.search(text, s)
+    if m:
+        e = m.start()
+    else:
+        e = len(text)
+        while e > s and text[e - 1].isspace():
+            e -= 1
+    if e - s <= limit:
+        return text[s:e]
+    cut = text[s:s + limit].rsplit(" ", 1)[0]
     return cut + " …"
 
 
