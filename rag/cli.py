@@ -1,19 +1,21 @@
 """The ``rag`` command: a thin layer over the pipeline.
 
-Every expected failure becomes a one-line ``error:`` message and exit code 2;
-nothing here holds logic the UI or the eval would need too.
+Every failure, expected or not, becomes a one-line ``error:`` message and exit code 2
+(``main``); nothing here holds logic the UI or the eval would need too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from rag.bench.args import add_arguments as add_bench_arguments
-from rag.errors import RagError
+from rag.errors import RagError, printable, safe_name
 from rag.settings import Settings
 
 DEFAULT_SEEDS = Path("seeds")
@@ -93,6 +95,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever goes wrong becomes one ``error:`` line on stderr and exit code 2
+    (Ctrl-C: one line and 130), never a traceback; usage errors are argparse's (also 2)."""
     args = build_parser().parse_args(argv)
     try:
         settings = settings_from(args)
@@ -101,15 +105,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             "ui": cmd_ui, "bench": cmd_bench,
         }[args.command]
         return handler(args, settings)
-    except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rag docs | head`: the reader has gone, nothing to report
+        with suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the one catch-all: the user gets a line, not a traceback
+        print(f"error: {error_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def error_line(exc: BaseException) -> str:
+    """One terminal-safe line for any exception: our own errors and bad settings (``ValueError``)
+    keep their message, a file system error says what failed on which path, anything else is
+    named by its type."""
+    if isinstance(exc, RagError | ValueError) and str(exc):
+        text = str(exc)
+    elif isinstance(exc, OSError) and exc.strerror:
+        where = f": {safe_name(exc.filename)}" if exc.filename is not None else ""
+        text = f"{exc.strerror}{where}"
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    line = printable(text).strip()
+    return line if len(line) <= 1000 else line[:1000] + " …"
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
@@ -146,12 +166,20 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.ingest import Ingestor, tqdm_progress
 
     paths = args.paths or ([] if args.remove else [DEFAULT_SEEDS])
-    ingestor = Ingestor(build_store(settings), build_embedder(settings), settings.chunk_chars,
-                        progress=tqdm_progress("embedding"), cache=build_embed_cache(settings))
-    report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove, reembed=args.reembed)
-    for path, why in report.failed:
-        print(f"skipped {path}: {why}", file=sys.stderr)
-    print(report.summary())
+    store = build_store(settings)
+    store.check_writable()  # before a model is loaded or anything embedded
+
+    def say(line: str) -> None:  # skipped files and id collisions, as soon as they are known
+        print(line, file=sys.stderr, flush=True)
+
+    progress = tqdm_progress("embedding")
+    ingestor = Ingestor(store, build_embedder(settings), settings.chunk_chars,
+                        progress=progress, cache=build_embed_cache(settings), notify=say)
+    try:
+        report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove, reembed=args.reembed)
+    finally:
+        progress.close()  # an error line must not be followed by the bar's last redraw
+    print(printable(report.summary()))
     return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
 
 
@@ -159,9 +187,12 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
     from rag.factory import build_store
 
     snap = build_store(settings).load()
+    counts: dict[str, int] = {}
+    for p in snap.passages:
+        counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
     for doc in snap.documents.values():
-        n = len(snap.passages_of(doc.doc_id))
-        print(f"{doc.doc_id}\t{doc.date or '-'}\t{doc.source or '-'}\t{n} passages\t{doc.title}")
+        fields = (doc.doc_id, doc.date or "-", doc.source or "-", f"{counts.get(doc.doc_id, 0)} passages", doc.title)
+        print("\t".join(printable(f) for f in fields))
     return 0
 
 

@@ -7,11 +7,15 @@ disappeared from an ingested folder are dropped.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import os
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,12 +23,17 @@ from embeddings.embedder import Embedder
 from embeddings.index import FaissIndex
 from rag.chunk import CHUNKER_VERSION, chunk_document
 from rag.embed_cache import EmbeddingCache
-from rag.errors import InputError, RagError
+from rag.errors import InputError, ModelError, RagError, printable, safe_name
 from rag.parse import iter_files, parse_file
 from rag.store import Manifest, Snapshot, Store, library_versions
 from rag.types import Document, Passage
 
 Progress = Callable[[int, int], None]
+Notify = Callable[[str], None]
+
+# Cached vectors are fetched and previous vectors copied in blocks of this many rows,
+# so no temporary ever holds all of them at once.
+_BLOCK = 2048
 
 
 @dataclass
@@ -34,6 +43,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    collisions: list[str] = field(default_factory=list)
     passages_embedded: int = 0
     sentences_embedded: int = 0
     cached: int = 0
@@ -44,20 +55,38 @@ class IngestReport:
                  f"{len(self.removed)} removed"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped (not articles)")
         rate = self.passages_embedded / self.seconds if self.seconds and self.passages_embedded else 0.0
         reused = f", {self.cached} texts from the embedding cache" if self.cached else ""
         return (f"ingest: {', '.join(parts)}; embedded {self.passages_embedded} passages and "
                 f"{self.sentences_embedded} sentences in {self.seconds:.1f}s ({rate:.1f} passages/s{reused})")
 
+    def problems(self) -> list[str]:
+        """One terminal-safe line per file not indexed and per id collision, for printing."""
+        lines = [f"skipped {safe_name(path)}: {printable(why)}" for path, why in self.skipped]
+        lines += [f"skipped {safe_name(path)}: {printable(why)}" for path, why in self.failed]
+        lines += [printable(c) for c in self.collisions]
+        return lines
+
 
 class Ingestor:
+    """Updates one index; every run holds the index's writer lock from reading the current
+    generation to writing the next, so concurrent runs queue up and none loses another's work.
+
+    ``notify`` receives one line per skipped or failed file and per id collision as soon as it
+    is known (before anything is embedded); the same lines are in the report.
+    """
+
     def __init__(self, store: Store, embedder: Embedder, chunk_chars: int = 500,
-                 progress: Progress | None = None, cache: EmbeddingCache | None = None) -> None:
+                 progress: Progress | None = None, cache: EmbeddingCache | None = None,
+                 notify: Notify | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.progress = progress
         self.cache = cache
+        self.notify = notify
 
     def _same_chunks(self, previous: Snapshot | None) -> bool:
         """Old passages are reusable only if the same chunker with the same size made them, and the same embedder."""
@@ -67,7 +96,7 @@ class Ingestor:
 
     def _previous(self, rebuild: bool, reembed: bool = False) -> Snapshot | None:
         """The index to update; one built by another embedder is refused unless ``reembed`` asks to
-        keep its articles and embed them all again."""
+        keep its articles and embed them all again. Called with the writer lock held."""
         if rebuild or not self.store.exists():
             return None
         snap = self.store.load()
@@ -75,62 +104,76 @@ class Ingestor:
             self.store.check_embedder(snap.manifest, self.embedder.model_id)
         return snap
 
+    def _say(self, line: str) -> None:
+        if self.notify is not None:
+            self.notify(line)
+
     def ingest_documents(self, docs: list[Document]) -> IngestReport:
         """Make the index hold exactly ``docs`` (already parsed), embedding only what changed."""
         started = time.perf_counter()
         report = IngestReport()
-        previous = self._previous(rebuild=False)
-        old = previous.documents if previous else {}
-        same_chunks = self._same_chunks(previous)
-        report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
-        for doc in docs:
-            _sort_into(report, doc, old.get(doc.doc_id), same_chunks)
-        snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), previous, report)
-        return self._write(snapshot, report, started, force=not same_chunks)
+        with self.store.writer():
+            self.store.tidy()
+            previous = self._previous(rebuild=False)
+            old = previous.documents if previous else {}
+            same_chunks = self._same_chunks(previous)
+            report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
+            for doc in docs:
+                _sort_into(report, doc, old.get(doc.doc_id), same_chunks)
+            snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), previous, report)
+            return self._write(snapshot, report, started, force=not same_chunks)
 
     def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None,
                reembed: bool = False) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
-        previous = self._previous(rebuild, reembed)
-        files = iter_files(paths)
+        remove_ids = set(remove or [])
+        files = iter_files(paths, report.skipped)
         if not files and not remove:
-            raise InputError(f"no .txt, .md or .html files in {', '.join(map(str, paths))}")
-        parsed: dict[str, Document] = {}
+            extra = ""
+            if report.skipped:
+                first = "; ".join(f"{safe_name(p)} ({printable(w)})" for p, w in report.skipped[:3])
+                extra = f"; skipped {len(report.skipped)} other file(s): {first}"
+            raise InputError(f"no .txt, .md or .html files in {', '.join(safe_name(p) for p in paths)}{extra}")
+        for path, why in report.skipped:
+            self._say(f"skipped {safe_name(path)}: {printable(why)}")
+        with self.store.writer():  # also checks that the index folder can be written, before any work
+            self.store.tidy()
+            previous = self._previous(rebuild, reembed)
+            parsed = self._parse(files, report)
+            old_docs = previous.documents if previous else {}
+            same_chunks = self._same_chunks(previous)
+            roots = [r for r in map(_resolve, paths) if r is not None]
+            failed_paths = {_resolve(p) for p, _ in report.failed}
+            new_docs, keep = _assign_ids(parsed, old_docs, roots, failed_paths, remove_ids, report)
+            for line in report.collisions:
+                self._say(printable(line))
+            for doc_id, doc in new_docs.items():
+                _sort_into(report, doc, old_docs.get(doc_id), same_chunks)
+                keep[doc_id] = doc
+            reuse = set(report.unchanged) | (set(keep) - set(new_docs) if same_chunks else set())
+            snapshot = self._build(keep, reuse, previous, report)
+            return self._write(snapshot, report, started, force=previous is None or not same_chunks)
+
+    def _parse(self, files: list[Path], report: IngestReport) -> list[tuple[Path, Document]]:
+        """Each readable article with its resolved path; the others go to ``report.failed``."""
+        out: list[tuple[Path, Document]] = []
         for f in files:
-            try:
-                doc = parse_file(f)
-            except RagError as exc:
-                report.failed.append((str(f), str(exc)))
-                continue
-            if doc.doc_id in parsed:
-                report.failed.append((str(f), f"duplicate article id {doc.doc_id} (also {parsed[doc.doc_id].path})"))
-                continue
-            parsed[doc.doc_id] = doc
-
-        old_docs = previous.documents if previous else {}
-        same_chunks = self._same_chunks(previous)
-        roots = [p.resolve() for p in paths]
-        failed_paths = {str(Path(p).resolve()) for p, _ in report.failed}
-        keep: dict[str, Document] = {}
-        for doc_id, old in old_docs.items():
-            if doc_id in (remove or []):
-                report.removed.append(doc_id)
-            elif doc_id in parsed:
-                continue
-            elif _under(Path(old.path), roots) and str(Path(old.path).resolve()) not in failed_paths:
-                report.removed.append(doc_id)
+            why = None
+            if not _utf8(str(f)):
+                why = "the file name is not valid UTF-8; rename the file to index it"
             else:
-                keep[doc_id] = old
-        for doc_id, doc in parsed.items():
-            if doc_id in (remove or []):
+                try:
+                    doc = parse_file(f)
+                except RagError as exc:
+                    why = str(exc)
+            if why is not None:
+                report.failed.append((str(f), why))
+                self._say(f"skipped {safe_name(f)}: {printable(why)}")
                 continue
-            _sort_into(report, doc, old_docs.get(doc_id), same_chunks)
-            keep[doc_id] = doc
-
-        reuse = set(report.unchanged) | (set(keep) - set(parsed) if same_chunks else set())
-        snapshot = self._build(keep, reuse, previous, report)
-        return self._write(snapshot, report, started, force=previous is None or not same_chunks)
+            resolved = _resolve(f) or f.absolute()
+            out.append((resolved, dataclasses.replace(doc, path=str(f.absolute()))))
+        return out
 
     def _write(self, snapshot: Snapshot, report: IngestReport, started: float, force: bool) -> IngestReport:
         """Write a new generation only when something changed (or ``force``)."""
@@ -141,75 +184,213 @@ class Ingestor:
 
     def _build(self, docs: dict[str, Document], reuse: set[str], previous: Snapshot | None,
                report: IngestReport) -> Snapshot:
+        """The new snapshot. Vectors go straight into two preallocated float32 matrices (passages,
+        sentences): reused ones copied from the previous generation block by block, new ones
+        scattered in as each embedding batch returns; the passage matrix is dropped once FAISS
+        holds its copy."""
         passages: list[Passage] = []
         sentence_ids: list[tuple[int, ...]] = []
-        p_vecs: list[np.ndarray | None] = []
-        s_vecs: list[np.ndarray | None] = []
-        to_embed_p: list[int] = []
-        to_embed_s: list[int] = []
+        copy_p: list[int] = []  # new passage id -> old passage id, for reused documents
+        copy_p_old: list[int] = []
+        copy_s: list[int] = []
+        copy_s_old: list[int] = []
+        to_embed: dict[str, list[int]] = {}  # text -> rows (passage rows, then sentence rows offset by n_p later)
+        new_p: list[int] = []
+        new_s: list[int] = []
+        old_by_doc: dict[str, list[Passage]] = {}
+        if previous is not None and reuse:
+            for p in previous.passages:
+                if p.doc_id in reuse:
+                    old_by_doc.setdefault(p.doc_id, []).append(p)
+        n_s = 0
         for doc_id in sorted(docs):
             doc = docs[doc_id]
             if previous is not None and doc_id in reuse:
-                olds = previous.passages_of(doc_id)
-                old_vecs = previous.passage_index.vectors(np.array([p.passage_id for p in olds], dtype=np.int64))
-                for p, vec in zip(olds, old_vecs, strict=True):
-                    sids = previous.sentence_ids[p.passage_id]
-                    _append(passages, sentence_ids, p, len(s_vecs))
-                    p_vecs.append(vec)
-                    s_vecs.extend(previous.sentence_vectors[list(sids)])
+                for p in old_by_doc.get(doc_id, []):
+                    copy_p.append(len(passages))
+                    copy_p_old.append(p.passage_id)
+                    old_sids = previous.sentence_ids[p.passage_id]
+                    copy_s.extend(range(n_s, n_s + len(old_sids)))
+                    copy_s_old.extend(old_sids)
+                    _append(passages, sentence_ids, p, n_s)
+                    n_s += len(p.sentences)
             else:
                 for p in chunk_document(doc, self.chunk_chars):
-                    to_embed_p.append(len(passages))
-                    to_embed_s.extend(range(len(s_vecs), len(s_vecs) + len(p.sentences)))
-                    _append(passages, sentence_ids, p, len(s_vecs))
-                    p_vecs.append(None)
-                    s_vecs.extend([None] * len(p.sentences))
-        texts_p = [passages[i].text for i in to_embed_p]
-        flat_sents = [s for p in passages for s in p.sentences]
-        texts_s = [flat_sents[i].text for i in to_embed_s]
-        vectors = self._embed(texts_p + texts_s, report)
-        for i, vec in zip(to_embed_p, vectors[: len(texts_p)], strict=True):
-            p_vecs[i] = vec
-        for i, vec in zip(to_embed_s, vectors[len(texts_p):], strict=True):
-            s_vecs[i] = vec
-        report.passages_embedded = len(texts_p)
-        report.sentences_embedded = len(texts_s)
+                    new_p.append(len(passages))
+                    new_s.extend(range(n_s, n_s + len(p.sentences)))
+                    _append(passages, sentence_ids, p, n_s)
+                    n_s += len(p.sentences)
         dim = self.embedder.dimension
-        index = FaissIndex.for_size(len(passages), dim)
+        n_p = len(passages)
+        p_mat = np.empty((n_p, dim), np.float32)
+        s_mat = np.empty((n_s, dim), np.float32)
+        if previous is not None:
+            for a in range(0, len(copy_p), _BLOCK):
+                rows = np.asarray(copy_p_old[a:a + _BLOCK], dtype=np.int64)
+                p_mat[copy_p[a:a + _BLOCK]] = previous.passage_index.vectors(rows)
+            for a in range(0, len(copy_s), _BLOCK):
+                s_mat[copy_s[a:a + _BLOCK]] = previous.sentence_vectors[copy_s_old[a:a + _BLOCK]]
+        for row in new_p:
+            to_embed.setdefault(passages[row].text, []).append(row)
+        flat_sents = [s for p in passages for s in p.sentences] if new_s else []
+        for row in new_s:
+            to_embed.setdefault(flat_sents[row].text, []).append(n_p + row)
+        del flat_sents
+
+        def put(rows: list[int], vector: np.ndarray, p_mat: np.ndarray = p_mat, s_mat: np.ndarray = s_mat) -> None:
+            for r in rows:
+                if r < n_p:
+                    p_mat[r] = vector
+                else:
+                    s_mat[r - n_p] = vector
+
+        self._embed_into(to_embed, put, report)
+        del put, to_embed
+        report.passages_embedded = len(new_p)
+        report.sentences_embedded = len(new_s)
+        index = FaissIndex.for_size(n_p, dim)
         if passages:
-            index.add(np.arange(len(passages), dtype=np.int64), np.stack([v for v in p_vecs if v is not None]))
-        sent_matrix = np.stack([v for v in s_vecs if v is not None]) if s_vecs else np.zeros((0, dim), np.float32)
+            index.add(np.arange(n_p, dtype=np.int64), p_mat)
+        del p_mat
         manifest = Manifest(
             embedder=self.embedder.model_id, dimension=dim, chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION,
-            documents=len(docs),
-            passages=len(passages), sentences=len(flat_sents), created=time.time(), versions=library_versions(),
+            documents=len(docs), passages=n_p, sentences=n_s, created=time.time(), versions=library_versions(),
         )
-        return Snapshot(manifest, dict(docs), passages, sentence_ids, index, sent_matrix)
+        return Snapshot(manifest, dict(docs), passages, sentence_ids, index, s_mat)
 
-    def _embed(self, texts: list[str], report: IngestReport, batch: int = 32) -> np.ndarray:
-        """Vectors for ``texts``: each distinct text once, cached ones reused, the rest by length.
+    def _embed_into(self, targets: dict[str, list[int]], put: Callable[[list[int], np.ndarray], None],
+                    report: IngestReport, batch: int = 32) -> None:
+        """Embed each distinct text of ``targets`` once (cached ones reused) and ``put`` its vector
+        into its rows as soon as it is known.
 
         Batches are formed after sorting all missing texts by length, so padding stays small;
         each finished batch goes into the cache at once, so an interrupted run loses at most one.
         """
-        if not texts:
-            return np.zeros((0, self.embedder.dimension), np.float32)
-        unique = list(dict.fromkeys(texts))
+        if not targets:
+            return
+        unique = list(targets)
         model = self.embedder.model_id
-        known = self.cache.get(model, unique, self.embedder.dimension) if self.cache is not None else {}
-        report.cached = len(known)
-        missing = sorted((t for t in unique if t not in known), key=len)
+        dim = self.embedder.dimension
+        done: set[str] = set()
+        if self.cache is not None:
+            for a in range(0, len(unique), _BLOCK):
+                for text, vec in self.cache.get(model, unique[a:a + _BLOCK], dim).items():
+                    put(targets[text], vec)
+                    done.add(text)
+        report.cached = len(done)
+        missing = sorted((t for t in unique if t not in done), key=len)
         if self.progress:
-            self.progress(len(known), len(unique))
+            self.progress(len(done), len(unique))
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
-            vectors = self.embedder.embed_documents(chunk)
+            vectors = np.asarray(self.embedder.embed_documents(chunk), dtype=np.float32)
+            if vectors.shape != (len(chunk), dim):
+                raise ModelError(f"the embedder returned vectors of shape {vectors.shape} for {len(chunk)} texts, "
+                                 f"expected ({len(chunk)}, {dim})")
             if self.cache is not None:
                 self.cache.put(model, chunk, vectors)
-            known.update(zip(chunk, vectors, strict=True))
+            for text, vec in zip(chunk, vectors, strict=True):
+                put(targets[text], vec)
+            done.update(chunk)
             if self.progress:
-                self.progress(len(known), len(unique))
-        return np.stack([known[t] for t in texts]).astype(np.float32)
+                self.progress(len(done), len(unique))
+
+
+def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Document], roots: list[Path],
+                failed_paths: set[Path | None], remove: set[str],
+                report: IngestReport) -> tuple[dict[str, Document], dict[str, Document]]:
+    """Give every parsed file a stable, unique id; decide which indexed documents stay.
+
+    A file already indexed keeps its id (matched by resolved path, or, when the indexed file no
+    longer exists, by its name: the same article moved). Any other file gets its stem, or, when
+    that id is taken by another file, its stem plus a short hash of its path (``dup-3f2a``),
+    reported in ``report.collisions``. Returns the parsed documents by id and the indexed
+    documents kept as they are; ``report.removed`` gets those dropped.
+    """
+    by_path: dict[Path, str] = {}
+    for doc_id, d in old_docs.items():
+        r = _resolve(d.path) if d.path else None
+        if r is not None:
+            by_path.setdefault(r, doc_id)
+    claimed: dict[int, str] = {}
+    for i, (resolved, _) in enumerate(parsed):
+        if resolved in by_path and by_path[resolved] not in claimed.values():
+            claimed[i] = by_path[resolved]
+    for i, (resolved, doc) in enumerate(parsed):  # the same article, moved: its old file is gone
+        old = old_docs.get(doc.doc_id)
+        if (i not in claimed and old is not None and doc.doc_id not in claimed.values()
+                and Path(old.path).name == resolved.name and not _exists(old.path)):
+            claimed[i] = doc.doc_id
+    claimed_ids = set(claimed.values())
+    keep: dict[str, Document] = {}
+    for doc_id, old in old_docs.items():
+        if doc_id in remove:
+            report.removed.append(doc_id)
+        elif doc_id in claimed_ids:
+            continue
+        elif old.path and _under(old.path, roots) and _resolve(old.path) not in failed_paths:
+            report.removed.append(doc_id)
+        else:
+            keep[doc_id] = old
+    taken = set(keep) | claimed_ids
+    owner: dict[str, str] = {}  # id -> path of the file that holds it, for collision messages
+    owner.update({doc_id: old_docs[doc_id].path for doc_id in keep})
+    new_docs: dict[str, Document] = {}
+    groups: dict[str, list[str]] = {}
+    for i, (resolved, doc) in enumerate(parsed):
+        stem = doc.doc_id
+        if i in claimed:
+            doc_id = claimed[i]
+        elif stem not in taken:
+            doc_id = stem
+        else:
+            doc_id = _suffixed(stem, resolved, taken)
+            groups.setdefault(stem, [stem]).append(doc_id)
+        taken.add(doc_id)
+        owner[doc_id] = doc.path
+        if doc_id in remove:
+            continue
+        new_docs[doc_id] = dataclasses.replace(doc, doc_id=doc_id)
+    for stem, ids in groups.items():
+        name = Path(owner.get(ids[-1], stem)).name
+        listed = ", ".join(ids[:-1]) + f" and {ids[-1]}"
+        where = "; ".join(f"{i} = {safe_name(owner[i])}" for i in ids if i in owner)
+        report.collisions.append(f"{len(ids)} files named {name}: ids {listed} ({where})")
+    return new_docs, keep
+
+
+def _suffixed(stem: str, path: Path, taken: set[str]) -> str:
+    digest = hashlib.sha256(os.fsencode(str(path))).hexdigest()
+    for width in range(4, len(digest) + 1, 2):
+        candidate = f"{stem}-{digest[:width]}"
+        if candidate not in taken:
+            return candidate
+    n = 2
+    while f"{stem}-{n}" in taken:
+        n += 1
+    return f"{stem}-{n}"
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _resolve(path: Path | str) -> Path | None:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return None
+
+
+def _exists(path: str) -> bool:
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
 
 
 def _sort_into(report: IngestReport, doc: Document, prior: Document | None, same_chunks: bool) -> None:
@@ -228,26 +409,36 @@ def _append(passages: list[Passage], sentence_ids: list[tuple[int, ...]], p: Pas
     sentence_ids.append(tuple(range(first_sid, first_sid + len(p.sentences))))
 
 
-def _under(path: Path, roots: list[Path]) -> bool:
-    resolved = path.resolve()
-    return any(resolved == r or r in resolved.parents for r in roots)
+def _under(path: Path | str, roots: list[Path]) -> bool:
+    resolved = _resolve(path)
+    return resolved is not None and any(resolved == r or r in resolved.parents for r in roots)
 
 
-def tqdm_progress(label: str) -> Progress:
+class _Bar:
+    """The progress callback of ``tqdm_progress``; ``close()`` ends the bar (also after an error)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, initial=done, desc=self.label, unit="text", file=sys.stderr, leave=True)
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def tqdm_progress(label: str) -> _Bar:
     """A progress callback drawing a tqdm bar with texts/s and an ETA on stderr.
 
     The first call may already count texts (found in the embedding cache); they are the bar's
     starting point, so the rate and ETA reflect only the texts embedded now.
     """
-    from tqdm import tqdm
-
-    bar: list[tqdm] = []
-
-    def update(done: int, total: int) -> None:
-        if not bar:
-            bar.append(tqdm(total=total, initial=done, desc=label, unit="text", file=sys.stderr, leave=True))
-        bar[0].update(done - bar[0].n)
-        if done >= total:
-            bar[0].close()
-
-    return update
+    return _Bar(label)

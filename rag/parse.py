@@ -479,16 +479,29 @@ def _headline_from_body(text: str, start: int, limit: int = 90) -> str:
     return cut + " …"
 
 
-def iter_files(paths: list[Path]) -> list[Path]:
-    """Article files under the given files or folders, sorted, hidden files skipped."""
+def iter_files(paths: list[Path], skipped: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Article files under the given files or folders, sorted, hidden files and folders left out.
+
+    Every other entry of a folder that is not read (an unsupported type such as .pdf or .docx,
+    a broken link, a device or pipe) is appended to ``skipped`` as ``(path, reason)``, so it
+    can be named; a file given by name is returned whatever its type (``parse_file`` says why
+    it cannot be read).
+    """
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found.extend(
-                f for f in sorted(p.rglob("*"))
-                if f.is_file() and f.suffix.lower() in SUFFIXES
-                and not any(x.startswith(".") for x in f.relative_to(p).parts)
-            )
+            for f in sorted(p.rglob("*")):
+                if any(x.startswith(".") for x in f.relative_to(p).parts) or f.is_dir():
+                    continue
+                if not f.is_file():
+                    why = "a broken link" if f.is_symlink() else "not a regular file"
+                elif f.suffix.lower() not in SUFFIXES:
+                    why = f"unsupported file type {f.suffix.lower() or '(none)'}; use .txt, .md or .html"
+                else:
+                    found.append(f)
+                    continue
+                if skipped is not None:
+                    skipped.append((str(f), why))
         elif p.is_file():
             found.append(p)
         else:

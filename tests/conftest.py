@@ -22,6 +22,10 @@ SEEDS = ROOT / "seeds"
 SEED_IDS = sorted(p.stem for p in SEEDS.glob("*.txt"))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "reliability: kills, races and corrupts ingests in real processes (seconds)")
+
+
 @pytest.fixture(autouse=True)
 def _isolated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
               tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -190,13 +190,15 @@ def test_rebuild_reembeds_everything(ingestor: Ingestor, store: Store, seeds_dir
     assert report.passages_embedded == len(store.load().passages)
 
 
-def test_duplicate_ids_are_reported(ingestor: Ingestor, seeds_dir: Path, tmp_path: Path) -> None:
+def test_duplicate_stems_get_distinct_ids_and_are_reported(ingestor: Ingestor, seeds_dir: Path,
+                                                           tmp_path: Path) -> None:
     other = tmp_path / "other"
     other.mkdir()
     name = next(seeds_dir.glob("001_*.txt")).name
     (other / name).write_text("date 2020-09 Ein anderer Text. Mit zwei Sätzen.\n\nUnd einem Absatz.")
     report = ingestor.ingest([seeds_dir, other])
-    assert len(report.failed) == 1 and "duplicate" in report.failed[0][1]
+    assert report.failed == [] and len(report.added) == 6 and seed_id("001") in report.added
+    assert len(report.collisions) == 1 and report.collisions[0].startswith(f"2 files named {name}: ids ")
 
 
 def test_nothing_to_ingest_is_an_input_error(ingestor: Ingestor, tmp_path: Path) -> None:
