@@ -6,7 +6,8 @@ seconds per text, makes every fsync of the index write sleep ``fsync-delay`` sec
 ``phase <name>`` lines on stdout (flushed) as the ingest moves on (parse, embed, fsync, rename,
 commit, gc), then runs ``rag.cli.main`` with the given arguments and exits with its code. With
 ``--go FILE`` it prints ``ready`` and waits until FILE exists, so several writers start together;
-with ``--die-at N`` it sends itself SIGKILL at its Nth ``phase`` line.
+with ``--die-at N`` it sends itself SIGKILL at its Nth ``phase`` line (``--die-at-phase NAME``: at
+the first one starting with NAME).
 Nothing here loads a real model.
 """
 
@@ -29,13 +30,14 @@ import rag.store
 from rag.cli import main
 
 DIE_AT = [0]  # with --die-at N: SIGKILL this process at its Nth phase line (0: never)
+DIE_AT_PHASE = [""]  # with --die-at-phase NAME: SIGKILL at the first phase line starting with NAME
 _COUNT = [0]
 
 
 def phase(name: str) -> None:
     print(f"phase {name}", flush=True)
     _COUNT[0] += 1
-    if _COUNT[0] == DIE_AT[0]:
+    if _COUNT[0] == DIE_AT[0] or (DIE_AT_PHASE[0] and name.startswith(DIE_AT_PHASE[0])):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -67,13 +69,14 @@ def instrument(embed_delay: float, fsync_delay: float) -> None:
         real_replace(src, dst)
 
     os.replace = replace  # type: ignore[assignment]
-    real_parse = rag.ingest.Ingestor._parse
+    real_parse = getattr(rag.ingest.Ingestor, "_parse", None)  # absent in older code: no phase line then
 
     def parse(self: rag.ingest.Ingestor, *args: object, **kwargs: object) -> object:
         phase("parse")
-        return real_parse(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_parse(self, *args, **kwargs)  # type: ignore[misc]
 
-    rag.ingest.Ingestor._parse = parse  # type: ignore[assignment,method-assign]
+    if real_parse is not None:
+        rag.ingest.Ingestor._parse = parse  # type: ignore[method-assign]
     real_gc = rag.store.Store._collect_garbage
 
     def gc(self: rag.store.Store, keep: str) -> None:
@@ -90,10 +93,12 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--fsync-delay", type=float, default=0.0)
     parser.add_argument("--go")
     parser.add_argument("--die-at", type=int, default=0)
+    parser.add_argument("--die-at-phase", default="")
     parser.add_argument("rag", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     instrument(args.embed_delay, args.fsync_delay)
     DIE_AT[0] = args.die_at
+    DIE_AT_PHASE[0] = args.die_at_phase
     rag_args = args.rag[1:] if args.rag[:1] == ["--"] else args.rag
     if args.go:
         print("ready", flush=True)
