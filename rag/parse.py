@@ -15,6 +15,7 @@ runs in time linear in the file's size.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import html
 import re
 import unicodedata
@@ -263,33 +264,43 @@ def _legacy(data: bytes, name: str) -> tuple[str, str]:
     """The code page and text of bytes that are not UTF-8.
 
     charset-normalizer ranks code pages by the chaos of their decoding (odd symbols, mixed
-    scripts and case, controls). On a short text many tie at no chaos, and its first pick is
+    scripts and case, controls). On a short text many tie at no chaos and its first pick is
     often wrong: "Gespräch" in Windows-1252 comes out as Farsi (cp1006), a French sentence as
-    Baltic (cp1257), a Polish one as cp1252. Among the least chaotic we therefore take the one
-    with the largest share of plausible words (``_word_share``), then Windows-1252 (the Western
-    European default, which also reads Latin-1), then charset-normalizer's order.
+    Baltic (cp1257), a Polish one as Windows-1252, and "Öl" as Chinese (Big5), with no single-byte
+    code page offered at all. So Windows-1252 (the Western European default, which also reads
+    Latin-1) joins the least chaotic candidates whenever its own chaos is as low (or there are
+    none), and among them wins the one with the largest share of plausible words
+    (``_word_share``), then Windows-1252, then charset-normalizer's order. UTF-16 and UTF-32 count
+    only with a byte-order mark: without one, any even number of bytes reads as UTF-16, mostly
+    as Chinese characters.
     """
     from charset_normalizer import from_bytes
+    from charset_normalizer.md import mess_ratio
 
-    matches = from_bytes(data)
-    best = matches.best()
-    if best is None:
-        raise InputError(f"{name} is not a text file: its bytes are not UTF-8 and no legacy encoding "
-                         f"turns them into readable text")
+    matches = [m for m in from_bytes(data) if not m.encoding.startswith(("utf_16", "utf_32"))]
+    floor = min((m.chaos for m in matches), default=0.0)
+    tied = [m for m in matches if m.chaos <= floor]
+    encodings = [m.encoding for m in tied if "cp1252" not in m.could_be_from_charset]
+    western = None
+    if len(encodings) < len(tied):
+        encodings.append("cp1252")
+    else:
+        with contextlib.suppress(UnicodeDecodeError):
+            western = data.decode("cp1252")
+        if western is not None and (not tied or mess_ratio(_sample(western), maximum_threshold=1.0) <= floor):
+            encodings.append("cp1252")
     chosen: tuple[float, bool, str, str] | None = None
-    for m in matches:
-        if m.chaos > best.chaos:
-            continue
-        encoding = "cp1252" if "cp1252" in m.could_be_from_charset else m.encoding
+    for encoding in encodings:
         try:  # a large file is detected from samples: the whole may still fail to decode
-            text = str(data, encoding)
+            text = western if encoding == "cp1252" and western is not None else str(data, encoding)
         except (UnicodeDecodeError, LookupError):
             continue
         rank = (_word_share(_sample(text)), encoding == "cp1252", encoding, text)
         if chosen is None or rank[:2] > chosen[:2]:
             chosen = rank
     if chosen is None:
-        raise InputError(f"{name} is not a text file: it is not UTF-8 and not all of it decodes as {best.encoding}")
+        raise InputError(f"{name} is not a text file: its bytes are not UTF-8 and no legacy encoding "
+                         f"turns them into readable text")
     return chosen[2], chosen[3]
 
 
@@ -345,7 +356,12 @@ def _word_share(sample: str) -> float:
 
 
 def _plausible(token: str) -> bool:
-    """A word, number or compound of them (``dpa-AFX``, ``80,1``, ``U.S.``, ``1990er``, ``„Zitat“``)."""
+    """A word, number or compound of them (``dpa-AFX``, ``80,1``, ``U.S.``, ``1990er``, ``„Zitat“``).
+
+    Each run between punctuation marks holds letters (with their marks) and digits only, its
+    letters in one case pattern and of one script: "Gespr䡡h" or "ﾖl", a German word read in a
+    Chinese or Japanese code page, mixes scripts.
+    """
     part = ""
     for c in token + " ":
         cat = unicodedata.category(c)
@@ -356,7 +372,7 @@ def _plausible(token: str) -> bool:
             continue
         if cat[0] not in "PZ":  # a symbol or control inside a word
             return False
-        if part and not _one_case(part):
+        if part and not (_one_case(part) and _one_script(part)):
             return False
         part = ""
     return True
@@ -364,6 +380,22 @@ def _plausible(token: str) -> bool:
 
 def _one_case(part: str) -> bool:
     return part in (part.lower(), part.upper(), part.capitalize())
+
+
+_SCRIPTS = {"LATIN": "Latin", "CYRILLIC": "Cyrillic", "GREEK": "Greek", "ARMENIAN": "Armenian", "HEBREW": "Hebrew",
+            "ARABIC": "Arabic", "THAI": "Thai", "GEORGIAN": "Georgian", "DEVANAGARI": "Devanagari",
+            "HANGUL": "Hangul", "CJK": "CJK", "HIRAGANA": "CJK", "KATAKANA": "CJK", "HALFWIDTH": "CJK",
+            "FULLWIDTH": "CJK", "IDEOGRAPHIC": "CJK", "KANGXI": "CJK"}
+"""Scripts by the first word of their letters' Unicode names; Japanese mixes kanji and kana, and
+letters of other names (MICRO SIGN, MODIFIER LETTER ...) go with any script."""
+
+
+def _one_script(part: str) -> bool:
+    if part.isascii():
+        return True
+    scripts = {_SCRIPTS.get(unicodedata.name(c, "").split(" ", 1)[0]) for c in part if c.isalpha()}
+    scripts.discard(None)
+    return len(scripts) <= 1
 
 
 def parse_file(path: Path) -> Document:
