@@ -94,6 +94,28 @@ DURATION = Preference(states_duration, bonus=0.3, beyond_hits=True, dated=True)
 AMOUNT = Preference(states_amount, bonus=0.05)
 
 
+_ASKS_PERSON = re.compile(r"^\W*(who|whom|whose|wer|wen|wem|wessen)\b|\b(by whom|von wem)\b", re.IGNORECASE)
+_ASKS_TIME = re.compile(
+    r"\b(when|what date|which date|what time|at what time|which day|on what day|wann|an welchem tag|"
+    r"um wie ?viel uhr|zu welcher uhrzeit|welches datum)\b", re.IGNORECASE)
+
+
+def expected_fact(question: str) -> str | None:
+    """The kind of fact an answer must add to ``question``: "number", "name", "time", or None.
+
+    "Who ...?" wants a person's name, "how many ...?" a number, "when ...?" a date or time; an
+    answer that only restates the question ("The magazine concluded that ...") adds none of them.
+    Questions with "which" or "what" are left open: their answer may be a thing ("a photographer").
+    """
+    if asks_quantity(question):
+        return "number"
+    if _ASKS_TIME.search(question):
+        return "time"
+    if _ASKS_PERSON.search(question):
+        return "name"
+    return None
+
+
 def preferred(question: str) -> Preference | None:
     """The kind of sentence ``question`` asks for, or None when it names no kind."""
     if asks_age(question):

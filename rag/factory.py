@@ -9,7 +9,8 @@ from rag.citations import CitationChecker
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError
 from rag.generate import Generator, LlamaGenerator
-from rag.judge import LlmJudge, LlmRelevance
+from rag.grounded import GroundedAnswerer, GroundedChecker
+from rag.judge import LlmAnswerJudge, LlmJudge, LlmRelevance
 from rag.models import resolve_embedder, resolve_llm
 from rag.pipeline import Assistant
 from rag.retrieve import Retriever
@@ -73,7 +74,18 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
                               strong_threshold=settings.strong_support, corroborate=settings.corroborate,
                               translated=TranslatedNames(retriever.embedder.embed_queries),
                               documents=lambda doc_id: retriever.snapshot.documents[doc_id].text)
+    answerer = None
+    if settings.answer == "grounded":
+        answer_judge = LlmAnswerJudge(generator) if settings.llm_judge else None
+        answerer = GroundedAnswerer(
+            retriever=retriever, generator=generator,
+            checker=GroundedChecker(retriever=retriever, judge=answer_judge,
+                                    translated=TranslatedNames(retriever.embedder.embed_queries)),
+            top_k=settings.passages, max_tokens=settings.max_tokens, temperature=settings.temperature,
+            max_sentences=settings.max_sentences, refuse_below=settings.refuse_below)
+    elif settings.answer != "sentences":
+        raise InputError(f"answer design {settings.answer!r} is not one of grounded, sentences (RAG_ANSWER)")
     return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
                      settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences,
                      settings.verify, LlmRelevance(generator) if settings.llm_judge and settings.verify else None,
-                     LlmRewriter(generator) if settings.rewrite else None)
+                     LlmRewriter(generator) if settings.rewrite else None, answerer=answerer)

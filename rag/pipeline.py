@@ -17,6 +17,7 @@ from rag.attribution import leads
 from rag.citations import CheckCosts, CitationChecker, DraftSentence, Verdict, build_citations, render, split_answer
 from rag.errors import InputError
 from rag.generate import Generator
+from rag.grounded import GroundedAnswerer
 from rag.prompt import REFUSAL_MARK, REFUSALS, build_messages, detect_language
 from rag.quantity import gives_quantity, without_amounts
 from rag.retrieve import Retriever
@@ -73,7 +74,7 @@ class Assistant:
                  max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3,
                  verify: bool = True, relevance: Callable[[str, str], bool] | None = None,
                  rewriter: Callable[[str, Sequence[Turn]], str | None] | None = None,
-                 same_claim: float = 0.85) -> None:
+                 same_claim: float = 0.85, answerer: GroundedAnswerer | None = None) -> None:
         self.retriever = retriever
         self.generator = generator
         self.checker = checker
@@ -87,6 +88,7 @@ class Assistant:
         self.relevance = relevance
         self.rewriter = rewriter
         self.same_claim = same_claim
+        self.answerer = answerer
 
     def warm_up(self) -> None:
         """Load both models and put the fixed prompt prefix into the KV cache.
@@ -125,19 +127,27 @@ class Assistant:
         standalone = query if history else None
         searched = time.perf_counter()
         prefer = preferred(asked)
-        retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences, prefer=prefer)
+        if self.answerer is not None:
+            evidence, best = self.answerer.evidence(query, asked)
+        else:
+            retrieval = self.retriever.retrieve(query, self.top_k, self.evidence_sentences, prefer=prefer)
+            evidence, best = retrieval.evidence, retrieval.best_similarity
         retrieve_s = time.perf_counter() - searched
-        yield Retrieved(retrieval.evidence, query, asked)
-        if not retrieval.evidence or retrieval.best_similarity < self.refuse_below:
+        yield Retrieved(evidence, query, asked)
+        if not evidence or best < self.refuse_below:
             total = time.perf_counter() - started
             yield Done(Answer(question, REFUSALS[lang], True,
                               timings=Timings(retrieve_s, None, total, None, rewrite_s=rewrite_s),
                               standalone_question=standalone))
             return
-        messages = build_messages(asked, list(retrieval.evidence), self.retriever.snapshot.documents, lang)
+        if self.answerer is not None:
+            stream = self.answerer.draft(asked, evidence, lang)
+        else:
+            messages = build_messages(asked, list(evidence), self.retriever.snapshot.documents, lang)
+            stream = self.generator.stream(messages, self.max_tokens, self.temperature)
         pieces: list[str] = []
         first_token = None
-        for piece in self.generator.stream(messages, self.max_tokens, self.temperature):
+        for piece in stream:
             if first_token is None:
                 first_token = time.perf_counter()
             pieces.append(piece)
@@ -156,9 +166,12 @@ class Assistant:
             tokens=stats.tokens if stats is not None else None,
             rewrite_s=rewrite_s,
         )
-        answer = self.assemble(question, raw, retrieval.evidence, lang, timings, standalone, self.verify, asked)
-        answer = self._second_try(question, answer, retrieval.evidence, lang, standalone, asked)
-        yield Done(self._other_dates(question, answer, retrieval.evidence, lang, standalone, asked, prefer))
+        answer = self.assemble(question, raw, evidence, lang, timings, standalone, self.verify, asked)
+        if self.answerer is not None:
+            yield Done(answer)
+            return
+        answer = self._second_try(question, answer, evidence, lang, standalone, asked)
+        yield Done(self._other_dates(question, answer, evidence, lang, standalone, asked, prefer))
 
     def _second_try(self, question: str, answer: Answer, evidence: Sequence[Evidence], lang: str,
                     standalone: str | None, asked: str) -> Answer:
@@ -281,6 +294,8 @@ class Assistant:
         read claims against.
         """
         timings = timings or Timings()
+        if self.answerer is not None:
+            return self.answerer.assemble(question, raw, evidence, lang, timings, standalone, verify, asked or question)
         refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw,
                          verified=verify)
         if not raw or REFUSAL_MARK.lower() in raw.lower():

@@ -33,6 +33,11 @@ def without_amounts(text: str) -> str:
     return _WORDS.sub("N", re.sub(r"\d+(?:[.,]\d+)*", "N", text))
 
 
+def number_words(text: str) -> set[str]:
+    """Number words ("forty", "Tausende", "billion"), lower-cased."""
+    return {m.group().lower() for m in _WORDS.finditer(text)}
+
+
 def asks_quantity(question: str) -> bool:
     """A question whose answer is a number: how many, how much, how old, what share ..."""
     return bool(_ASKS.search(question))

@@ -47,6 +47,11 @@ class Settings:
     rewrite: bool = True
     embed_batch: int = 16
     embed_backend: str = "onnx-int8"
+    answer: str = "sentences"
+    """The answer design: ``grounded`` (whole passages, each sentence tied to the quote stating its new facts) or
+    ``sentences`` (the best evidence sentences, each answer sentence judged whole)."""
+    passages: int = 4
+    """Passages shown to the model by the ``grounded`` design."""
     ui_auth: str = field(default="", repr=False)
     """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
     ui_timeout_s: float = 120.0
@@ -87,7 +92,7 @@ class Settings:
 
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
-         "max_sentences", "corroborate"}
+         "max_sentences", "corroborate", "passages"}
 _FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support", "ui_timeout_s"}
 _BOOLS = {"verify", "drop_unsupported", "llm_judge", "rewrite"}
 

@@ -53,8 +53,15 @@ def normalize_number(raw: str) -> str:
     return s.replace(",", ".")
 
 
+_CLOCK = re.compile(r"(?<![\d.,:])(\d{1,2}):(\d{2})(?![\d:])")
+
+
 def numbers(text: str) -> set[str]:
-    """The numbers a text states, normalised; years and small counts included."""
+    """The numbers a text states, normalised; years and small counts included.
+
+    A clock time is one number, written either way: "2:52 AM" states what "um 2.52 Uhr" does.
+    """
+    text = _CLOCK.sub(r"\1.\2", text)
     return {normalize_number(m.group()) for m in _NUM.finditer(text)}
 
 

@@ -18,7 +18,8 @@ mypy rag embeddings ui
 export RAG_TEST_OUTPUT="$out"
 python -m pytest -q tests -m "not real"
 python -m pytest -q tests -m real
-rag eval --dataset seeds --gates --report "$out/eval-seeds"
+# Answer gates: the seeds gate half and the GNAD dev set (its index: the question articles plus others, 300 in all).
+rag eval --dataset seeds-gate,gnad --gates --no-agreement --report "$out/eval-answers"
 rag eval --dataset xquad --retrieval-only --gates --report "$out/eval-xquad"
 # A small speed benchmark: figures and bench.json for the record, never a failure on timings.
 rag bench --sizes 2000 --sample 16 --queries 40 --runs 3 --report "$out/bench"

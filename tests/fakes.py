@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 
 from rag.generate import GenerationStats, Message
-from rag.judge import JUDGE_SYSTEM, RELEVANCE_SYSTEM
+from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM, RELEVANCE_SYSTEM
 from rag.rewrite import REWRITE_SYSTEM
 from rag.textnorm import tokens
 
@@ -95,6 +95,7 @@ class ScriptedGenerator:
         self.calls: list[dict[str, object]] = []
         self.judge = judge or overlap_judge
         self.judge_calls: list[tuple[str, str]] = []
+        self.answer_judge_calls: list[tuple[str, str, str]] = []
         self.relevant = relevant or (lambda question, answer: True)
         self.relevance_calls: list[tuple[str, str]] = []
         self.rewrite = rewrite or (lambda question, previous, answer: question)
@@ -122,6 +123,11 @@ class ScriptedGenerator:
             self.judge_calls.append((claim, passage))
             yield "yes" if self.judge(claim, passage) else "no"
             return
+        if msgs and msgs[0]["content"] == ANSWER_SYSTEM:
+            question, source, answer = _ANSWER_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
+            self.answer_judge_calls.append((question, answer, source))
+            yield "yes" if self.judge(answer, source) else "no"
+            return
         if msgs and msgs[0]["content"] == RELEVANCE_SYSTEM:
             question, answer = _RELEVANCE_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
             self.relevance_calls.append((question, answer))
@@ -139,6 +145,7 @@ class ScriptedGenerator:
 
 
 _JUDGE_USER = re.compile(r"^Passage: (.*)\nClaim: (.*)\n", re.S)
+_ANSWER_USER = re.compile(r"^Question: (.*)\nSource: (.*)\nAnswer: (.*)\n", re.S)
 _RELEVANCE_USER = re.compile(r"^Question: (.*)\nAnswer: (.*)\n", re.S)
 _REWRITE_USER = re.compile(r"^Conversation:\nQ: (.*)\nA: (.*)\n\nLast question: (.*)\nRewritten question:$", re.S)
 

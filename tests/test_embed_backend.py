@@ -10,7 +10,15 @@ import pytest
 
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.onnx_embedder import OnnxEmbedder, read_prompts
-from embeddings.onnx_export import EXPORT_VERSION, META_FILE, MODEL_FILE, ExportError, ensure_int8, export_dir, quantize_checked
+from embeddings.onnx_export import (
+    EXPORT_VERSION,
+    META_FILE,
+    MODEL_FILE,
+    ExportError,
+    ensure_int8,
+    export_dir,
+    quantize_checked,
+)
 from rag.errors import InputError
 from rag.factory import build_embedder
 from rag.settings import Settings
@@ -40,7 +48,7 @@ def test_backends_have_different_model_ids_and_nothing_is_exported_up_front(sett
     onnx_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
     assert isinstance(torch_emb, SentenceTransformerEmbedder) and isinstance(onnx_emb, OnnxEmbedder)
     assert torch_emb.model_id == "st:tiny-embedder"
-    assert onnx_emb.model_id == f"st:tiny-embedder+onnx-int8-v{EXPORT_VERSION}", "int8 vectors must not mix with float ones"
+    assert onnx_emb.model_id == f"st:tiny-embedder+onnx-int8-v{EXPORT_VERSION}", "int8 must not mix with float"
     assert not (settings.models_dir / "onnx").exists()
 
 

@@ -234,7 +234,8 @@ def test_the_plain_baseline_answers_from_whole_passages_and_refuses_on_dont_know
     ans = plain_answer("How many votes did Lukashenko get?", assistant.retriever, gen)
     assert ans.refused and not ans.citations
     prompt = gen.messages[-1]["content"]
-    passages = {e.passage.text for e in assistant.retriever.retrieve("How many votes did Lukashenko get?", 4, 6).evidence}
+    retrieved = assistant.retriever.retrieve("How many votes did Lukashenko get?", 4, 6)
+    passages = {e.passage.text for e in retrieved.evidence}
     assert prompt.startswith("Use the following pieces of context") and passages
     assert all(p in prompt for p in passages), "the baseline shows whole passages, not sentences"
     assert plain_answer("q?", assistant.retriever, ScriptedGenerator("He got 80.1 percent.")).refused is False

@@ -63,3 +63,10 @@ def test_stem_is_light_and_shared() -> None:
     assert stem("stimmen") == stem("stimme") == "stimm"
     assert stem("putin") == "putin"  # short words are left alone
     assert tokens("Massenproteste")[0] == tokens("Massenprotesten")[0]
+
+
+def test_a_clock_time_is_one_number_written_either_way() -> None:
+    from rag.textnorm import numbers
+
+    assert numbers("recorded at 2:52 AM") == numbers("um 2.52 Uhr") == {"2.52"}
+    assert numbers("won 2:1") == {"1", "2"}

@@ -7,7 +7,7 @@ import json
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from rag.textnorm import numbers
 from rag.types import Answer, Document, Turn
 
 XQUAD_SAMPLE = 100
+ANSWER_DESIGNS = ("grounded", "sentences")
 XQUAD_SEED = 13
 
 
@@ -371,9 +372,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.factory import build_assistant, build_embedder, build_retriever
 
     designs = [d.strip() for d in (getattr(args, "design", None) or "checked").split(",")]
-    unknown = [d for d in designs if d not in {"checked", *DESIGNS}]
+    unknown = [d for d in designs if d not in {"checked", *ANSWER_DESIGNS, *DESIGNS}]
     if unknown:
-        raise InputError(f"unknown answer design {unknown[0]!r}; known: checked, {', '.join(DESIGNS)}")
+        raise InputError(f"unknown answer design {unknown[0]!r}; known: checked (the settings' own), "
+                         f"{', '.join([*ANSWER_DESIGNS, *DESIGNS])}")
     embedder = build_embedder(settings)
     report: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "datasets": {}}
     judges: dict[str, Judge] = {}
@@ -402,10 +404,11 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         if args.limit:
             items = items[: args.limit]
         for design in designs if generator is not None else ["checked"]:
-            if design == "checked":
-                retriever = build_retriever(qa_settings, embedder)
+            ds = replace(qa_settings, answer=design) if design in ANSWER_DESIGNS else qa_settings
+            if design == "checked" or design in ANSWER_DESIGNS:
+                retriever = build_retriever(ds, embedder)
                 assistant = (None if generator is None
-                             else build_assistant(qa_settings, embedder=embedder, generator=generator))
+                             else build_assistant(ds, embedder=embedder, generator=generator))
                 if assistant is not None:
                     retriever = assistant.retriever
                 rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only)
@@ -413,7 +416,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 from rag.eval.designs import run_design
 
                 assert generator is not None
-                rows = run_design(design, qa_settings, embedder, generator, judges, items)
+                rows = run_design(design, ds, embedder, generator, judges, items)
             section = key if design == "checked" else f"{key}/{design}"
             report["datasets"][section] = {
                 "totals": summarize_seeds(rows, args.retrieval_only), "rows": [row_json(r) for r in rows]}

@@ -92,12 +92,14 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
 
         judges = judges or {}
         xsettings = replace(settings, index_dir=store.root)
+        if design in ("grounded", "sentences"):
+            xsettings = replace(xsettings, answer=design)
         assistant = build_assistant(xsettings, embedder=embedder, generator=generator)
         sample = xquad_sample(min(XQUAD_SAMPLE, len(questions)), len(questions))
         answers: list[Answer] = []
         for i, idx in enumerate(sample):
             q = questions[idx]
-            if design == "checked":
+            if design in ("checked", "grounded", "sentences"):
                 ans, off = assistant.ask_both(q["question_en"])
             else:
                 from rag.eval.designs import DESIGNS

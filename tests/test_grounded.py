@@ -1,0 +1,142 @@
+"""The grounded answer design: whole passages in, each answer sentence tied to the quote stating its new facts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fakes import ScriptedGenerator
+
+from rag.answer_kind import expected_fact
+from rag.citations import CheckCosts, DraftSentence
+from rag.grounded import GroundedChecker, Grounding, answers_the_kind, new_facts
+from rag.pipeline import Assistant, Retrieved
+from rag.types import Evidence, Passage, Sentence
+
+VOTE = "Der Staatschef ließ sich mit 80,1 Prozent der Stimmen für eine sechste Amtszeit bestätigen."
+OTHER = "Die Opposition hält dagegen Swetlana Tichanowskaja als die wahre Siegerin."
+
+
+def passage(pid: int, *texts: str) -> Passage:
+    sents, start = [], 0
+    for t in texts:
+        sents.append(Sentence(t, start, start + len(t)))
+        start += len(t) + 1
+    return Passage(pid, f"d{pid}", 0, " ".join(texts), 0, start - 1, tuple(sents))
+
+
+def evidence(*passages: Passage) -> list[Evidence]:
+    return [Evidence(i + 1, p, p.sentences[0], 1.0) for i, p in enumerate(passages)]
+
+
+def test_new_facts_are_what_the_claim_adds_to_its_question() -> None:
+    nums, names = new_facts("Cenk Tosun scored both goals in the 2-1 win over Sweden.",
+                            "Who scored both goals in Turkey's 2-1 win over Sweden?", "en")
+    assert nums == set() and names == {"tosun"}
+    nums, names = new_facts("Lukashenko got 80.1 percent of the votes.", "How many votes did Lukashenko get?", "en")
+    assert nums == {"80.1"} and names == set()
+
+
+def test_the_quote_is_the_sentence_stating_the_new_number_even_when_the_model_cites_another_passage() -> None:
+    ev = evidence(passage(1, "Die Proteste gehen weiter."), passage(2, OTHER, VOTE))
+    out = GroundedChecker().check([DraftSentence("He got 80.1 percent of the vote.", (1,))], ev,
+                                  "What share of the vote did Lukashenko get?", "en", CheckCosts())
+    assert out[0].evidence is not None and out[0].evidence.n == 2
+    assert out[0].quote is not None and out[0].quote.text == VOTE
+
+
+def test_a_number_in_no_source_sentence_grounds_nowhere() -> None:
+    ev = evidence(passage(1, OTHER, VOTE))
+    out = GroundedChecker().check([DraftSentence("He got 70.5 percent of the vote.", (1,))], ev, "What share?", "en",
+                                  CheckCosts())
+    assert out[0].evidence is None and "70.5" in out[0].reason
+
+
+def test_a_number_elsewhere_in_the_passage_is_not_enough_the_quote_must_state_it() -> None:
+    ev = evidence(passage(1, "Die Wahl fand am 9. August statt.", "Er erhielt 80,1 Prozent."))
+    out = GroundedChecker().check([DraftSentence("On August 9 he got 80.1 percent.", (1,))], ev, "q?", "en",
+                                  CheckCosts())
+    assert out[0].evidence is None
+
+
+def test_a_name_may_stand_anywhere_in_the_passage() -> None:
+    ev = evidence(passage(1, "Trainer war Peter Stöger.", "Er bot dem Schiedsrichter seine Brille an."))
+    out = GroundedChecker().check([DraftSentence("Peter Stöger offered the referee his glasses.", (1,))], ev,
+                                  "Who offered the referee his glasses?", "en", CheckCosts())
+    assert out[0].evidence is not None
+
+
+def test_the_judge_reads_the_quote_after_the_sentence_before_and_can_refuse() -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    def judge(q: str, a: str, source: str) -> bool:
+        seen.append((q, a, source))
+        return False
+
+    ev = evidence(passage(1, OTHER, VOTE))
+    out = GroundedChecker(judge=judge).check([DraftSentence("He got 80.1 percent.", (1,))], ev, "What share?", "en",
+                                             CheckCosts())
+    assert out[0].evidence is None and out[0].reason == "the judge said no"
+    assert seen == [("What share?", "He got 80.1 percent.", f"{OTHER} {VOTE}")]
+
+
+def test_an_answer_must_add_the_kind_of_fact_its_question_asks_for() -> None:
+    assert expected_fact("Who refereed the match?") == "name"
+    assert expected_fact("How many people were detained?") == "number"
+    assert expected_fact("Wann fand die Wahl statt?") == "time"
+    assert expected_fact("Which profession's rule was struck down?") is None
+
+    def grounded(text: str, facts: set[str]) -> Grounding:
+        return Grounding(text, None, None, new_facts=frozenset(facts))
+
+    restated = [grounded("The referee refereed the match between Hannover and Köln.", set())]
+    assert not answers_the_kind("Who refereed the match between Hannover and Köln?", restated, "en")
+    assert answers_the_kind("Who refereed the match?", [grounded("Bastian Dankert did.", {"dankert"})], "en")
+    assert not answers_the_kind("How many goals did Tosun score in the 2-1 win?",
+                                [grounded("Tosun scored in the 2-1 win.", set())], "en")
+    assert answers_the_kind("How many people were detained?", [grounded("Forty people were.", set())], "en")
+
+
+def _assistant(make_assistant: Callable[..., Assistant], answer: str) -> tuple[Assistant, ScriptedGenerator]:
+    gen = ScriptedGenerator(answer)
+    return make_assistant(gen, answer="grounded"), gen
+
+
+def test_the_model_is_shown_whole_passages_and_the_citation_opens_the_quote(
+        make_assistant: Callable[..., Assistant]) -> None:
+    assistant, gen = _assistant(make_assistant, "Lukashenko got 80.1 percent of the vote.")
+    question = "What Prozent der Stimmen did Lukashenko get for a sechste Amtszeit?"
+    events = list(assistant.stream(question))
+    shown = [e for e in events if isinstance(e, Retrieved)][0].evidence
+    assert 0 < len(shown) <= 4 and len({e.passage.passage_id for e in shown}) == len(shown)
+    prompt = gen.messages[-1]["content"]
+    assert all(e.passage.text.strip() in prompt for e in shown) and "Answer in English." in prompt
+    answer = assistant.ask(question)
+    if not any("80,1" in e.passage.text for e in shown):
+        assert answer.refused
+        return
+    assert not answer.refused and [c.n for c in answer.citations] == [1]
+    cite = answer.citations[0]
+    assert "80,1 Prozent" in cite.quote and cite.quote in cite.passage
+    doc = assistant.retriever.snapshot.documents[cite.doc_id].text
+    assert doc[cite.quote_start:cite.quote_end] == cite.quote
+    assert answer.answer == "Lukashenko got 80.1 percent of the vote [1]."
+
+
+def test_the_model_saying_it_does_not_know_is_a_refusal(make_assistant: Callable[..., Assistant]) -> None:
+    assistant, _ = _assistant(make_assistant, "I don't know.")
+    assert assistant.ask("What share of the vote did Lukashenko get?").refused
+    assistant, _ = _assistant(make_assistant, "Das weiß ich nicht.")
+    answer = assistant.ask("Wie viel Prozent der Stimmen erhielt Lukaschenko?")
+    assert answer.refused and answer.answer == "Die Artikel sagen dazu nichts."
+
+
+def test_an_invented_number_is_refused_and_unchecked_it_is_shown(make_assistant: Callable[..., Assistant]) -> None:
+    assistant, _ = _assistant(make_assistant, "Lukashenko got 91.7 percent of the vote [1].")
+    checked, unchecked = assistant.ask_both("What share of the vote did Lukashenko get?")
+    assert checked.refused and checked.answer == "The articles don't say."
+    assert not unchecked.refused and "91.7" in unchecked.answer
+
+
+def test_a_restated_question_is_not_an_answer(make_assistant: Callable[..., Assistant]) -> None:
+    assistant, _ = _assistant(make_assistant, "The Kremlin spokesman spoke about the meeting [1].")
+    assert assistant.ask("Who is the Kremlin spokesman?").refused
