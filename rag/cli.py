@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated answer designs to score side by side: checked (the product), plain "
                          "(the peer baseline: whole passages, no checks)")
     ev.add_argument("--limit", type=int)
+    ev.add_argument("--ablate", action="store_true",
+                    help="grounded design: also score every answer with each check off in turn (same drafts)")
     ev.add_argument("--no-agreement", dest="agreement", action="store_false",
                     help="skip measuring the support judges against the hand-labelled pairs")
     ev.add_argument("--retrieval-only", action="store_true")

@@ -79,7 +79,7 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
         answer_judge = LlmAnswerJudge(generator) if settings.llm_judge else None
         answerer = GroundedAnswerer(
             retriever=retriever, generator=generator,
-            checker=GroundedChecker(retriever=retriever, judge=answer_judge,
+            checker=GroundedChecker(retriever=retriever, judge=answer_judge, checks=settings.checks,
                                     translated=TranslatedNames(retriever.embedder.embed_queries)),
             top_k=settings.passages, max_tokens=settings.max_tokens, temperature=settings.temperature,
             max_sentences=settings.max_sentences, refuse_below=settings.refuse_below)

@@ -23,57 +23,33 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
-import numpy as np
-
-from rag.answer_kind import Preference, expected_fact, preferred
+from rag.answer_kind import Preference, preferred
 from rag.attribution import leads
-from rag.citations import (
-    CheckCosts,
-    DraftSentence,
-    drop_invented_years,
-    join_split_numbers,
-    name_in,
-    name_words,
-    names,
-    render,
-    split_answer,
-)
+from rag.checks import Check, Claim, Context, Grounding, enabled, run
+from rag.citations import DraftSentence, name_in, name_words, names, render, split_answer
 from rag.generate import Generator
 from rag.prompt import DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
-from rag.quantity import number_words
 from rag.retrieve import Retriever
 from rag.textnorm import numbers
 from rag.types import Answer, AnswerSentence, Citation, Document, Evidence, Passage, Sentence, Timings
 
 
-@dataclass(frozen=True)
-class Grounding:
-    """One answer sentence, the passage and the sentence in it that state its new facts (or why none)."""
-
-    text: str
-    evidence: Evidence | None
-    quote: Sentence | None
-    reason: str = ""
-    new_facts: frozenset[str] = frozenset()
-
-
 def passage_evidence(retriever: Retriever, query: str, top_k: int, prefer: Preference | None) -> tuple[
         tuple[Evidence, ...], float]:
-    """The ``top_k`` best passages, one evidence item each, its best sentence as the default quote.
+    """The ``top_k`` best passages, one evidence item each, best first by their best sentence.
 
-    Returns the evidence and the best sentence similarity (for the refusal floor).
+    Each item's sentence is that best sentence (the default quote). Ordering passages by their best
+    sentence, as the plain baseline does, put the answering passage first more often than the fused
+    passage rank. Returns the evidence and the best sentence similarity (for the refusal floor).
     """
     retrieval = retriever.retrieve(query, top_k, max_sentences=10_000, prefer=prefer)
-    by_passage: dict[int, Evidence] = {}
-    for e in retrieval.evidence:
-        by_passage.setdefault(e.passage.passage_id, e)
     out: list[Evidence] = []
-    for hit in retrieval.hits:
-        pid = hit.passage.passage_id
-        if pid in by_passage and hit.passage.text.strip():
-            out.append(dataclasses.replace(by_passage[pid], n=len(out) + 1))
+    seen: set[int] = set()
+    for e in retrieval.evidence:
+        if e.passage.passage_id not in seen and e.passage.text.strip():
+            seen.add(e.passage.passage_id)
+            out.append(dataclasses.replace(e, n=len(out) + 1))
     return tuple(out), retrieval.best_similarity
 
 
@@ -85,96 +61,108 @@ def new_facts(claim: str, question: str, lang: str) -> tuple[set[str], set[str]]
 
 
 class GroundedChecker:
-    """Ties each answer sentence to a quote, or says why it cannot.
+    """Ties each answer sentence to a quote through the registered checks (``rag.checks``), or says why not.
 
     ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translated(word, text)``
     finds a name written as its translation ("France" for "Frankreich"); ``retriever`` ranks a
-    passage's candidate quotes by their stored vectors.
+    passage's candidate quotes by their stored vectors. ``checks`` is ``RAG_CHECKS``.
     """
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
-                 translated: Callable[[str, str], bool] | None = None) -> None:
+                 translated: Callable[[str, str], bool] | None = None, checks: str = "") -> None:
         self.retriever = retriever
         self.judge = judge
         self.translated = translated
+        self.checks = checks
+        enabled(checks)
 
-    def check(self, drafts: Sequence[DraftSentence], evidence: Sequence[Evidence], question: str, lang: str,
-              costs: CheckCosts) -> list[Grounding]:
+    def context(self, question: str, lang: str, evidence: Sequence[Evidence]) -> Context:
+        return Context(question, lang, evidence, self.judge, self.translated, self._rank if self.retriever else None)
+
+    def check(self, drafts: Sequence[DraftSentence], evidence: Sequence[Evidence], ctx: Context,
+              off: frozenset[str] = frozenset()) -> tuple[list[Grounding], bool]:
+        """Each draft sentence's grounding, and whether the grounded ones answer the question at all."""
+        active = enabled(self.checks, off)
+        stage = {name: [c for c in active if c.stage == name] for name in ("draft", "quote", "sentence", "answer")}
         by_n = {e.n: e for e in evidence}
         out = []
         for d in drafts:
-            started = time.perf_counter()
-            nums, nms = new_facts(d.text, question, lang)
+            for c in stage["draft"]:
+                d = run(c, ctx, d)
+            nums, nms = new_facts(d.text, ctx.question, ctx.lang)
             written = name_words(d.text)
-            needed = {x: written.get(x, x) for x in nms}
+            claim = Claim(d.text, frozenset(nums), {x: written.get(x, x) for x in nms})
             order = [by_n[n] for n in dict.fromkeys(d.cited) if n in by_n]
             order += [e for e in evidence if e not in order]
             found: Grounding | None = None
             for e in order:
-                quote = self._quote(d.text, nums, needed, e.passage)
-                if quote is not None:
+                allowed = self._allowed(claim, e.passage, stage["quote"], ctx)
+                if allowed:
+                    quote = self._best(claim, e.passage, allowed, ctx)
                     found = Grounding(d.text, e, quote, new_facts=frozenset(nums | nms))
                     break
-            costs.rules_s += time.perf_counter() - started
+            if found is None and len(nums) > 1:
+                found = self._pair(claim, evidence, stage["quote"], ctx)
             if found is None:
                 missing = ", ".join(sorted(nums | nms))
                 out.append(Grounding(d.text, None, None, f"{missing} stands in no source" if missing
                                      else "no source sentence matches"))
                 continue
-            if self.judge is not None:
-                assert found.evidence is not None and found.quote is not None
-                t = time.perf_counter()
-                ok = self.judge(question, d.text, _with_previous(found.evidence.passage, found.quote))
-                costs.judge_s += time.perf_counter() - t
-                costs.judge_calls += 1
-                if not ok:
-                    found = dataclasses.replace(found, evidence=None, quote=None, reason="the judge said no")
+            for c in stage["sentence"]:
+                if not run(c, ctx, claim, found):
+                    found = dataclasses.replace(found, evidence=None, quote=None, reason=f"{c.name} said no")
+                    break
             out.append(found)
-        return out
+        kept = [g for g in out if g.evidence is not None]
+        answers = bool(kept) and all(run(c, ctx, kept) for c in stage["answer"])
+        return out, answers
 
-    def _quote(self, claim: str, nums: set[str], needed: dict[str, str], passage: Passage) -> Sentence | None:
-        """The sentence of ``passage`` stating all the claim's new numbers and most of its new names.
+    def _pair(self, claim: Claim, evidence: Sequence[Evidence], quote_checks: list[Check],
+              ctx: Context) -> Grounding | None:
+        """Two quotes that state a claim's numbers between them, when no one sentence states them all.
 
-        Numbers must stand in the quote itself (a number elsewhere in the passage is often another
-        figure); names may stand anywhere in the passage, since the quote often says "he".
+        "850 criminal complaints were filed, and Glawischnig won 500 euros" joins facts of two
+        articles; each part is checked by the quote checks as a claim of its own.
         """
-        if not all(self._named(x, w, passage.text) for x, w in needed.items()):
-            return None
-        candidates = [i for i, s in enumerate(passage.sentences) if nums <= numbers(s.text)]
-        if not candidates:
-            return None
-        scores = np.array([sum(name_in(x, passage.sentences[i].text) for x in needed) for i in candidates],
-                          dtype=np.float32)
-        if self.retriever is not None and len(candidates) > 1:
-            snap = self.retriever.snapshot
-            sids = [snap.sentence_ids[passage.passage_id][i] for i in candidates]
-            qvec = self.retriever.embedder.embed_queries([claim])[0]
-            scores = scores + snap.sentence_vectors[sids] @ qvec
-        return passage.sentences[candidates[int(np.argmax(scores))]]
+        for e in evidence:
+            for s in e.passage.sentences:
+                first = claim.numbers & numbers(s.text)
+                rest = claim.numbers - first
+                if not first or not rest:
+                    continue
+                part = Claim(claim.text, frozenset(first), {})
+                if not self._allowed(part, e.passage, quote_checks, ctx):
+                    continue
+                for other in evidence:
+                    allowed = self._allowed(Claim(claim.text, frozenset(rest), {}), other.passage, quote_checks, ctx)
+                    if allowed and all(name_in(x, e.passage.text + " " + other.passage.text) for x in claim.names):
+                        quote = self._best(claim, other.passage, allowed, ctx)
+                        if (other.passage.passage_id, quote.start) != (e.passage.passage_id, s.start):
+                            return Grounding(claim.text, e, s, new_facts=frozenset(claim.numbers | set(claim.names)),
+                                             also=((other, quote),))
+        return None
 
-    def _named(self, folded: str, written: str, text: str) -> bool:
-        return name_in(folded, text) or (self.translated is not None and self.translated(written, text))
+    def _allowed(self, claim: Claim, passage: Passage, quote_checks: list[Check], ctx: Context) -> list[int]:
+        allowed = set(range(len(passage.sentences)))
+        for c in quote_checks:
+            if not allowed:
+                break
+            allowed &= set(run(c, ctx, claim, passage))
+        return sorted(allowed)
 
+    def _best(self, claim: Claim, passage: Passage, allowed: list[int], ctx: Context) -> Sentence:
+        """Of the allowed sentences, the one naming most of the claim's new names, then the closest in meaning."""
+        scores = [float(sum(name_in(x, passage.sentences[i].text) for x in claim.names)) for i in allowed]
+        if ctx.rank is not None and len(allowed) > 1:
+            scores = [a + b for a, b in zip(scores, ctx.rank(claim.text, passage, allowed), strict=True)]
+        return passage.sentences[allowed[max(range(len(allowed)), key=lambda k: scores[k])]]
 
-def _with_previous(passage: Passage, quote: Sentence) -> str:
-    """The quote after the sentence before it, which resolves its pronouns."""
-    sents = passage.sentences
-    i = next((k for k, s in enumerate(sents) if s.start == quote.start), 0)
-    return (sents[i - 1].text + " " if i > 0 else "") + quote.text
-
-
-def answers_the_kind(question: str, groundings: Sequence[Grounding], lang: str) -> bool:
-    """Whether the grounded sentences hold the kind of fact the question asks for (see ``expected_fact``)."""
-    kind = expected_fact(question)
-    if kind is None:
-        return True
-    facts = [f for g in groundings for f in g.new_facts]
-    if kind == "number":
-        return any(numbers(g.text) - numbers(question) or number_words(g.text) - number_words(question)
-                   for g in groundings)
-    if kind == "name":
-        return lang != "en" or any(not any(c.isdigit() for c in f) for f in facts)
-    return bool(facts)
+    def _rank(self, claim: str, passage: Passage, allowed: list[int]) -> list[float]:
+        assert self.retriever is not None
+        snap = self.retriever.snapshot
+        sids = [snap.sentence_ids[passage.passage_id][i] for i in allowed]
+        qvec = self.retriever.embedder.embed_queries([claim])[0]
+        return [float(x) for x in snap.sentence_vectors[sids] @ qvec]
 
 
 class GroundedAnswerer:
@@ -200,38 +188,38 @@ class GroundedAnswerer:
                                          self.temperature)
 
     def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str, timings: Timings,
-                 standalone: str | None, verify: bool, asked: str) -> Answer:
+                 standalone: str | None, verify: bool, asked: str, off: frozenset[str] = frozenset()) -> Answer:
+        """The checked answer (``verify``) or the draft on trust; ``off`` names checks to leave out (ablation)."""
         refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw,
                          verified=verify)
         if not raw or REFUSAL_MARK.lower() in raw.lower() or DONT_KNOW.search(raw):
             return refusal
-        drafts = [drop_invented_years(join_split_numbers(d, evidence), evidence, asked) for d in split_answer(raw)]
+        drafts = split_answer(raw)
         documents = self.retriever.snapshot.documents
         if not verify:
             kept = _unchecked(drafts, evidence)
         else:
             started = time.perf_counter()
-            costs = CheckCosts()
-            groundings = self.checker.check(drafts, evidence, asked, lang, costs)
-            kept = [g for g in groundings if g.evidence is not None][: self.max_sentences]
-            if kept and not answers_the_kind(asked, kept, lang):
-                kept = []
-            timings = dataclasses.replace(timings, verify_s=time.perf_counter() - started, checks=costs.as_dict())
+            ctx = self.checker.context(asked, lang, evidence)
+            groundings, answers = self.checker.check(drafts, evidence, ctx, off)
+            kept = [g for g in groundings if g.evidence is not None][: self.max_sentences] if answers else []
+            checks = {**ctx.costs, "llm_judge_s": ctx.costs.get("answer_judge_s", 0.0),
+                      "llm_judge_calls": ctx.costs.get("answer_judge_calls", 0.0)}
+            timings = dataclasses.replace(timings, verify_s=time.perf_counter() - started, checks=checks)
         if not kept:
             return dataclasses.replace(refusal, timings=timings)
-        sentences, citations = _cite(kept, documents)
+        sentences, citations = _cite(kept[: self.max_sentences], documents)
         text = render(sentences, "", leads(sentences, citations, lang))
         return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
 
 
 def _unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) -> list[Grounding]:
-    """The model's own citations taken on trust: its first cited passage, that passage's best sentence."""
+    """The draft taken on trust: every sentence kept, cited to the passage the model named, if it named one."""
     by_n = {e.n: e for e in evidence}
     out = []
     for d in drafts:
         cited = [by_n[n] for n in d.cited if n in by_n]
-        if cited:
-            out.append(Grounding(d.text, cited[0], cited[0].sentence))
+        out.append(Grounding(d.text, cited[0], cited[0].sentence) if cited else Grounding(d.text, None, None))
     return out
 
 
@@ -241,14 +229,16 @@ def _cite(kept: Sequence[Grounding], documents: dict[str, Document]) -> tuple[li
     citations: list[Citation] = []
     sentences = []
     for g in kept:
-        assert g.evidence is not None and g.quote is not None
-        key = (g.evidence.passage.passage_id, g.quote.start)
-        if key not in numbers_of:
-            numbers_of[key] = len(numbers_of) + 1
-            doc = documents[g.evidence.passage.doc_id]
-            citations.append(Citation(
-                n=numbers_of[key], doc_id=doc.doc_id, title=doc.title, date=doc.date, source=doc.source,
-                passage=g.evidence.passage.text, quote=g.quote.text, passage_id=g.evidence.passage.passage_id,
-                quote_start=g.quote.start, quote_end=g.quote.end))
-        sentences.append(AnswerSentence(g.text, (numbers_of[key],), True, (g.quote.text,)))
+        cited: list[int] = []
+        for e, quote in g.quotes():
+            key = (e.passage.passage_id, quote.start)
+            if key not in numbers_of:
+                numbers_of[key] = len(numbers_of) + 1
+                doc = documents[e.passage.doc_id]
+                citations.append(Citation(
+                    n=numbers_of[key], doc_id=doc.doc_id, title=doc.title, date=doc.date, source=doc.source,
+                    passage=e.passage.text, quote=quote.text, passage_id=e.passage.passage_id,
+                    quote_start=quote.start, quote_end=quote.end))
+            cited.append(numbers_of[key])
+        sentences.append(AnswerSentence(g.text, tuple(cited), bool(cited), tuple(q.text for _, q in g.quotes())))
     return sentences, citations

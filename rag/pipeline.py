@@ -321,6 +321,15 @@ class Assistant:
 
     def ask_both(self, question: str, history: Sequence[Turn] = ()) -> tuple[Answer, Answer]:
         """One generation, assembled with and without verification: (verified, unverified)."""
+        checked, other, _ = self.ask_ablated(question, history)
+        return checked, other
+
+    def ask_ablated(self, question: str, history: Sequence[Turn] = (),
+                    ablate: Sequence[str] = ()) -> tuple[Answer, Answer, dict[str, Answer]]:
+        """``ask_both``, plus the checked answer re-assembled from the same draft with each ``ablate`` check off.
+
+        Only the grounded design has named checks; the ablated answers cost their checks, not a generation.
+        """
         evidence: tuple[Evidence, ...] = ()
         asked = question
         final = None
@@ -334,10 +343,16 @@ class Assistant:
                 final = event.answer
         assert final is not None
         lang = detect_language(question)
+        raw = "".join(streamed).strip()
         base = dataclasses.replace(final.timings, verify_s=None, checks={})
-        other = self.assemble(question, "".join(streamed).strip(), evidence, lang, base, final.standalone_question,
+        other = self.assemble(question, raw, evidence, lang, base, final.standalone_question,
                               verify=not final.verified, asked=asked)
-        return (final, other) if final.verified else (other, final)
+        ablated: dict[str, Answer] = {}
+        if self.answerer is not None and final.verified:
+            for name in ablate:
+                ablated[name] = self.answerer.assemble(question, raw, evidence, lang, base, final.standalone_question,
+                                                       True, asked, off=frozenset({name}))
+        return ((final, other) if final.verified else (other, final)) + (ablated,)
 
 
 def unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) -> list[Verdict]:

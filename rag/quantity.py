@@ -33,6 +33,22 @@ def without_amounts(text: str) -> str:
     return _WORDS.sub("N", re.sub(r"\d+(?:[.,]\d+)*", "N", text))
 
 
+_ASKS_SHARE = re.compile(r"\b(what (share|percentage|percent|proportion)|wie ?viel prozent|welchen anteil|"
+                         r"by (what|how many) percent\w*|um wie ?viel prozent)\b", re.IGNORECASE)
+_STATES_SHARE = re.compile(r"%|\b(percent\w*|per cent|prozent\w*|share|anteil|half|third|quarter|hälfte|drittel|"
+                           r"viertel)\b", re.IGNORECASE)
+
+
+def asks_share(question: str) -> bool:
+    """A question whose answer is a share: "what percentage ...?", "wie viel Prozent ...?"."""
+    return bool(_ASKS_SHARE.search(question))
+
+
+def states_share(text: str) -> bool:
+    """"80.1 percent", "5,6 %", "die Hälfte"."""
+    return bool(_STATES_SHARE.search(text))
+
+
 def number_words(text: str) -> set[str]:
     """Number words ("forty", "Tausende", "billion"), lower-cased."""
     return {m.group().lower() for m in _WORDS.finditer(text)}

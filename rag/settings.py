@@ -52,6 +52,9 @@ class Settings:
     ``sentences`` (the best evidence sentences, each answer sentence judged whole)."""
     passages: int = 4
     """Passages shown to the model by the ``grounded`` design."""
+    checks: str = ""
+    """Checks of the grounded design to switch off, e.g. ``-answer_judge,-fact_kind`` (see ``rag.checks``)."""
+    """Passages shown to the model by the ``grounded`` design."""
     ui_auth: str = field(default="", repr=False)
     """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
     ui_timeout_s: float = 120.0

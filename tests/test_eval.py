@@ -267,3 +267,23 @@ def test_gnad_qa_set_quotes_stand_in_the_archive() -> None:
         assert item.answerable == bool(item.facts) == bool(item.support), item.id
         for doc_id, quote in item.support:
             assert quote in (folder / f"{doc_id}.txt").read_text(encoding="utf-8"), item.id
+
+
+def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant: object) -> None:
+    from fakes import ScriptedGenerator
+
+    from rag.eval.runner import run_seeds
+
+    # The draft restates the question with no new fact; fact_kind refuses it, and with fact_kind off it stands.
+    gen = ScriptedGenerator("Lukaschenko spoke about Lukaschenko and the protests.")
+    assistant = make_assistant(gen, answer="grounded")  # type: ignore[operator]
+    items = [QAItem("k", "Who is the Kremlin spokesman?", facts=(("Peskow",),)),
+             QAItem("u", "Who did Lukaschenko meet during the protests?", answerable=False)]
+    rows = run_seeds(assistant, assistant.retriever, {}, items, retrieval_only=False, progress=False,
+                     ablate=["fact_kind", "answer_judge"])
+    totals = summarize_seeds(rows, retrieval_only=False)
+    assert len(gen.calls) == 2, "one generation per question, whatever is ablated"
+    assert totals["unanswerable_refused"] == 1.0
+    assert totals["ablation"]["fact_kind"]["unanswerable_refused"] == 0.0
+    assert totals["ablation"]["fact_kind"]["answered_wrong"] == 1.0
+    assert set(totals["ablation"]) == {"fact_kind", "answer_judge"}

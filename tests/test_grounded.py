@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from fakes import ScriptedGenerator
 
 from rag.answer_kind import expected_fact
-from rag.citations import CheckCosts, DraftSentence
-from rag.grounded import GroundedChecker, Grounding, answers_the_kind, new_facts
+from rag.checks import REGISTRY, Context, Grounding, enabled
+from rag.checks.fact_kind import fact_kind
+from rag.citations import DraftSentence
+from rag.errors import InputError
+from rag.grounded import GroundedChecker, new_facts
 from rag.pipeline import Assistant, Retrieved
 from rag.types import Evidence, Passage, Sentence
 
@@ -28,6 +32,13 @@ def evidence(*passages: Passage) -> list[Evidence]:
     return [Evidence(i + 1, p, p.sentences[0], 1.0) for i, p in enumerate(passages)]
 
 
+def grounded(checker: GroundedChecker, text: str, cited: tuple[int, ...], ev: list[Evidence], question: str,
+             off: frozenset[str] = frozenset()) -> tuple[Grounding, bool, Context]:
+    ctx = checker.context(question, "en", ev)
+    out, answers = checker.check([DraftSentence(text, cited)], ev, ctx, off)
+    return out[0], answers, ctx
+
+
 def test_new_facts_are_what_the_claim_adds_to_its_question() -> None:
     nums, names = new_facts("Cenk Tosun scored both goals in the 2-1 win over Sweden.",
                             "Who scored both goals in Turkey's 2-1 win over Sweden?", "en")
@@ -38,31 +49,39 @@ def test_new_facts_are_what_the_claim_adds_to_its_question() -> None:
 
 def test_the_quote_is_the_sentence_stating_the_new_number_even_when_the_model_cites_another_passage() -> None:
     ev = evidence(passage(1, "Die Proteste gehen weiter."), passage(2, OTHER, VOTE))
-    out = GroundedChecker().check([DraftSentence("He got 80.1 percent of the vote.", (1,))], ev,
-                                  "What share of the vote did Lukashenko get?", "en", CheckCosts())
-    assert out[0].evidence is not None and out[0].evidence.n == 2
-    assert out[0].quote is not None and out[0].quote.text == VOTE
+    g, answers, ctx = grounded(GroundedChecker(), "He got 80.1 percent of the vote.", (1,), ev,
+                               "What share of the vote did Lukashenko get?")
+    assert g.evidence is not None and g.evidence.n == 2 and answers
+    assert g.quote is not None and g.quote.text == VOTE
+    assert ctx.costs["numbers_in_quote_calls"] >= 1 and "numbers_in_quote_s" in ctx.costs
 
 
 def test_a_number_in_no_source_sentence_grounds_nowhere() -> None:
     ev = evidence(passage(1, OTHER, VOTE))
-    out = GroundedChecker().check([DraftSentence("He got 70.5 percent of the vote.", (1,))], ev, "What share?", "en",
-                                  CheckCosts())
-    assert out[0].evidence is None and "70.5" in out[0].reason
+    g, answers, _ = grounded(GroundedChecker(), "He got 70.5 percent of the vote.", (1,), ev, "What share?")
+    assert g.evidence is None and "70.5" in g.reason and not answers
 
 
-def test_a_number_elsewhere_in_the_passage_is_not_enough_the_quote_must_state_it() -> None:
-    ev = evidence(passage(1, "Die Wahl fand am 9. August statt.", "Er erhielt 80,1 Prozent."))
-    out = GroundedChecker().check([DraftSentence("On August 9 he got 80.1 percent.", (1,))], ev, "q?", "en",
-                                  CheckCosts())
-    assert out[0].evidence is None
+def test_numbers_no_one_sentence_states_together_are_cited_to_two_quotes() -> None:
+    date, vote = "Die Wahl fand am 9. August statt.", "Er erhielt 80,1 Prozent."
+    ev = evidence(passage(1, date, "Die Proteste gehen weiter."), passage(2, vote))
+    g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent.", (1,), ev, "q?")
+    assert [q.text for _, q in g.quotes()] == [date, vote]
+    g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent and 12 seats.", (1,), ev, "q?")
+    assert g.evidence is None, "12 stands in no sentence"
+    g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent.", (1,), ev, "q?",
+                       off=frozenset({"numbers_in_quote"}))
+    assert g.evidence is not None and not g.also, "with the rule off, one passage grounds the claim"
 
 
 def test_a_name_may_stand_anywhere_in_the_passage() -> None:
     ev = evidence(passage(1, "Trainer war Peter Stöger.", "Er bot dem Schiedsrichter seine Brille an."))
-    out = GroundedChecker().check([DraftSentence("Peter Stöger offered the referee his glasses.", (1,))], ev,
-                                  "Who offered the referee his glasses?", "en", CheckCosts())
-    assert out[0].evidence is not None
+    g, answers, _ = grounded(GroundedChecker(), "Peter Stöger offered the referee his glasses.", (1,), ev,
+                             "Who offered the referee his glasses?")
+    assert g.evidence is not None and answers
+    g, _, _ = grounded(GroundedChecker(), "Peter Gruber offered the referee his glasses.", (1,), ev,
+                       "Who offered the referee his glasses?")
+    assert g.evidence is None and "gruber" in g.reason
 
 
 def test_the_judge_reads_the_quote_after_the_sentence_before_and_can_refuse() -> None:
@@ -73,10 +92,12 @@ def test_the_judge_reads_the_quote_after_the_sentence_before_and_can_refuse() ->
         return False
 
     ev = evidence(passage(1, OTHER, VOTE))
-    out = GroundedChecker(judge=judge).check([DraftSentence("He got 80.1 percent.", (1,))], ev, "What share?", "en",
-                                             CheckCosts())
-    assert out[0].evidence is None and out[0].reason == "the judge said no"
+    g, answers, _ = grounded(GroundedChecker(judge=judge), "He got 80.1 percent.", (1,), ev, "What share?")
+    assert g.evidence is None and g.reason == "answer_judge said no" and not answers
     assert seen == [("What share?", "He got 80.1 percent.", f"{OTHER} {VOTE}")]
+    g, _, _ = grounded(GroundedChecker(judge=judge, checks="-answer_judge"), "He got 80.1 percent.", (1,), ev,
+                       "What share?")
+    assert g.evidence is not None and len(seen) == 1
 
 
 def test_an_answer_must_add_the_kind_of_fact_its_question_asks_for() -> None:
@@ -85,15 +106,25 @@ def test_an_answer_must_add_the_kind_of_fact_its_question_asks_for() -> None:
     assert expected_fact("Wann fand die Wahl statt?") == "time"
     assert expected_fact("Which profession's rule was struck down?") is None
 
-    def grounded(text: str, facts: set[str]) -> Grounding:
-        return Grounding(text, None, None, new_facts=frozenset(facts))
+    def kind_ok(question: str, text: str, facts: set[str]) -> bool:
+        return bool(fact_kind([Grounding(text, None, None, new_facts=frozenset(facts))], Context(question, "en", [])))
 
-    restated = [grounded("The referee refereed the match between Hannover and Köln.", set())]
-    assert not answers_the_kind("Who refereed the match between Hannover and Köln?", restated, "en")
-    assert answers_the_kind("Who refereed the match?", [grounded("Bastian Dankert did.", {"dankert"})], "en")
-    assert not answers_the_kind("How many goals did Tosun score in the 2-1 win?",
-                                [grounded("Tosun scored in the 2-1 win.", set())], "en")
-    assert answers_the_kind("How many people were detained?", [grounded("Forty people were.", set())], "en")
+    assert not kind_ok("Who refereed the match between Hannover and Köln?",
+                       "The referee refereed the match between Hannover and Köln.", set())
+    assert kind_ok("Who refereed the match?", "Bastian Dankert did.", {"dankert"})
+    assert not kind_ok("How many goals did Tosun score in the 2-1 win?", "Tosun scored in the 2-1 win.", set())
+    assert kind_ok("How many people were detained?", "Forty people were.", set())
+    assert not kind_ok("What percentage of the vote did Podemos win?", "Podemos won 5.2 million votes.", {"5.2"})
+    assert kind_ok("What percentage of the vote did Podemos win?", "Podemos won 20.7 percent.", {"20.7"})
+
+
+def test_every_check_is_registered_once_with_a_reason_and_can_be_switched_off() -> None:
+    names = [c.name for c in enabled()]
+    assert names == list(REGISTRY) and len(names) == len(set(names)) >= 6
+    assert all(c.doc for c in REGISTRY.values())
+    assert "answer_judge" not in [c.name for c in enabled("-answer_judge")]
+    with pytest.raises(InputError, match="unknown check 'nope'"):
+        enabled("-nope")
 
 
 def _assistant(make_assistant: Callable[..., Assistant], answer: str) -> tuple[Assistant, ScriptedGenerator]:

@@ -7,6 +7,7 @@ import json
 import random
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -114,6 +115,7 @@ class Row:
     correct_off: bool | None = None
     verdicts_off: list[dict[str, Any]] = field(default_factory=list)
     support_off: list[dict[str, bool]] = field(default_factory=list)
+    ablated: dict[str, tuple[Answer, bool | None]] = field(default_factory=dict)
 
 
 def corpus_numbers(documents: dict[str, Document]) -> set[str]:
@@ -161,7 +163,7 @@ def citation_totals(verdicts: list[dict[str, Any]], support: list[dict[str, bool
 
 
 def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Judge], items: list[QAItem],
-              retrieval_only: bool, progress: bool = True) -> list[Row]:
+              retrieval_only: bool, progress: bool = True, ablate: Sequence[str] = ()) -> list[Row]:
     snap: Snapshot = retriever.snapshot
     numbers_in_corpus = corpus_numbers(snap.documents)
     rows = []
@@ -173,7 +175,11 @@ def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Jud
             hits, _, _ = retriever.search(query, top_k=50)
             row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
         if not retrieval_only and assistant is not None:
-            ans, off = assistant.ask_both(item.question, item.history)
+            ans, off, ablated = assistant.ask_ablated(item.question, item.history, ablate)
+            numbers_q = numbers_in_corpus
+            row.ablated = {name: (a, item.answerable and metrics.is_correct(
+                a.answer, a.refused, item.facts, numbers_q, item.question, item.kind != "synthesis"))
+                for name, a in ablated.items()}
             if item.answerable and gold and ans.standalone_question and ans.standalone_question != query:
                 hits, _, _ = retriever.search(ans.standalone_question, top_k=50)
                 row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
@@ -231,7 +237,20 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
                                    / (sum(r.item.answerable for r in group) or 1)),
         }
     totals["by_kind"] = by_kind
+    names = sorted({n for r in rows for n in r.ablated})
+    if names:
+        totals["ablation"] = {name: _ablated_figures(rows, name) for name in names}
     return totals
+
+
+def _ablated_figures(rows: list[Row], name: str) -> dict[str, float]:
+    """Correctness, answered-wrong and unanswerable refusals with check ``name`` off (same drafts)."""
+    pairs = [(r, r.ablated[name]) for r in rows if name in r.ablated]
+    answerable = [ok for r, (_, ok) in pairs if r.item.answerable]
+    unanswerable = [a for r, (a, _) in pairs if not r.item.answerable]
+    return {"answer_correctness": sum(bool(ok) for ok in answerable) / (len(answerable) or 1),
+            **metrics.risk_coverage([(not a.refused, not r.item.answerable or not ok) for r, (a, ok) in pairs]),
+            "unanswerable_refused": sum(a.refused for a in unanswerable) / (len(unanswerable) or 1)}
 
 
 def _answer_figures(rows: list[Row], verified: bool, judge_names: list[str]) -> dict[str, Any]:
@@ -367,6 +386,7 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import checks as checks_registry
     from rag.eval import gates as gate_mod
     from rag.eval.designs import DESIGNS
     from rag.factory import build_assistant, build_embedder, build_retriever
@@ -398,7 +418,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
             for design in designs:
                 section = "xquad" if design == "checked" else f"xquad/{design}"
-                report["datasets"][section] = run_xquad(settings, embedder, args.limit, generator, judges, design)
+                xs = replace(settings, answer=design) if design in ANSWER_DESIGNS else settings
+                ablate = ([c.name for c in checks_registry.enabled(xs.checks)]
+                          if getattr(args, "ablate", False) and xs.answer == "grounded" else [])
+                report["datasets"][section] = run_xquad(xs, embedder, args.limit, generator, judges, design, ablate)
             continue
         key, items, qa_settings = qa_dataset(name, settings, embedder)
         if args.limit:
@@ -411,7 +434,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                              else build_assistant(ds, embedder=embedder, generator=generator))
                 if assistant is not None:
                     retriever = assistant.retriever
-                rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only)
+                ablate = ([c.name for c in checks_registry.enabled(ds.checks)]
+                          if getattr(args, "ablate", False) and ds.answer == "grounded" else [])
+                rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only, ablate=ablate)
             else:
                 from rag.eval.designs import run_design
 

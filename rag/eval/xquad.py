@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def build_index(settings: Settings, embedder: Embedder, passages: list[dict[str,
 
 def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
               generator: Generator | None, judges: dict[str, Any] | None = None,
-              design: str = "checked") -> dict[str, Any]:
+              design: str = "checked", ablate: Sequence[str] = ()) -> dict[str, Any]:
     """Retrieval over all questions; with a generator, answers on a fixed sample too.
 
     Each sampled answer is assembled with and without verification from the
@@ -99,8 +100,9 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
         answers: list[Answer] = []
         for i, idx in enumerate(sample):
             q = questions[idx]
+            ablated: dict[str, Answer] = {}
             if design in ("checked", "grounded", "sentences"):
-                ans, off = assistant.ask_both(q["question_en"])
+                ans, off, ablated = assistant.ask_ablated(q["question_en"], (), ablate)
             else:
                 from rag.eval.designs import DESIGNS
 
@@ -109,7 +111,8 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
             row = {"id": q["id"], "question": q["question_en"], "gold": q["answers"], **_scored(ans, q["answers"]),
                    "timings": ans.to_json()["timings"],
                    "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in ans.citations],
-                   "unverified": _scored(off, q["answers"])}
+                   "unverified": _scored(off, q["answers"]),
+                   "ablated": {name: _scored(a, q["answers"]) for name, a in ablated.items()}}
             for target, a in ((row, ans), (row["unverified"], off)):
                 target["citation_verdicts"], target["sentence_support"] = judge_answer(a, q["question_en"], judges)
             rows.append(row)
@@ -117,6 +120,8 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
                   file=sys.stderr, flush=True)
         on = _summary(rows, list(judges))
         totals["answers"] = on
+        if ablate:
+            totals["ablation"] = {name: _ablated([r["ablated"][name] for r in rows]) for name in ablate}
         totals["verification"] = verification_table(on=on, off=_summary([r["unverified"] for r in rows], list(judges)),
                                                     answers=answers)
     return {"totals": totals, "rows": rows}
@@ -134,6 +139,14 @@ def _summary(scored: list[dict[str, Any]], judge_names: list[str]) -> dict[str, 
             **metrics.risk_coverage([(not r["refused"], not r["contains_gold"]) for r in scored]),
             **citation_totals([v for r in scored for v in r["citation_verdicts"]],
                               [v for r in scored for v in r["sentence_support"]], judge_names)}
+
+
+def _ablated(scored: list[dict[str, Any]]) -> dict[str, float]:
+    """Contains-gold, refused and answered-wrong of one ablation's answers."""
+    n = len(scored) or 1
+    return {"contains_gold": sum(r["contains_gold"] for r in scored) / n,
+            "refused": sum(r["refused"] for r in scored) / n,
+            **metrics.risk_coverage([(not r["refused"], not r["contains_gold"]) for r in scored])}
 
 
 def _scored(answer: Answer, golds: list[str]) -> dict[str, Any]:

@@ -1,0 +1,22 @@
+"""The local model reads the quote: does this source give this answer to this question?"""
+
+from __future__ import annotations
+
+from rag.checks import Claim, Context, Grounding, check
+
+
+@check("answer_judge", "sentence")
+def answer_judge(claim: Claim, grounding: Grounding, ctx: Context) -> bool:
+    """Yes/no from ``rag.judge.LlmAnswerJudge`` on the quote after the sentence before it.
+
+    The rules see numbers and names, not what is said of them: "the diameter is 2011" grounds in a
+    sentence that states 2011 as a year.
+    """
+    if ctx.judge is None or grounding.evidence is None or grounding.quote is None:
+        return True
+    parts = []
+    for e, quote in grounding.quotes():
+        sents = e.passage.sentences
+        i = next((k for k, s in enumerate(sents) if s.start == quote.start), 0)
+        parts.append((sents[i - 1].text + " " if i > 0 else "") + quote.text)
+    return ctx.judge(ctx.question, claim.text, " ... ".join(parts))
