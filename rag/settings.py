@@ -47,7 +47,7 @@ class Settings:
     rewrite: bool = True
     embed_batch: int = 16
     embed_backend: str = "onnx-int8"
-    answer: str = "sentences"
+    answer: str = "grounded"
     """The answer design: ``grounded`` (whole passages, each sentence tied to the quote stating its new facts) or
     ``sentences`` (the best evidence sentences, each answer sentence judged whole)."""
     passages: int = 4

@@ -159,8 +159,12 @@ _SOURCE_LINE = re.compile(r"^\[(\d+)\] (?:\([^()]*\) )?(.+)$")
 
 
 def sources_in(messages: Sequence[Message]) -> dict[int, str]:
-    """The numbered source sentences of the last user message: {n: sentence}."""
+    """The numbered sources of the last user message: {n: sentence}, or {n: passage} for the grounded prompt."""
     user = [m for m in messages if m["role"] == "user"][-1]["content"]
+    if "Sources:\n" not in user:
+        # The grounded design's plain prompt: whole passages between the instructions and the question.
+        context = user.split("\n\n", 1)[1].rsplit("\n\nQuestion: ", 1)[0]
+        return {i + 1: p for i, p in enumerate(context.split("\n\n"))}
     block = user.split("Sources:\n", 1)[1].split("\n\n", 1)[0]
     out = {}
     for line in block.splitlines():

@@ -143,7 +143,8 @@ def fake_assistant(monkeypatch: pytest.MonkeyPatch, home: Path, seeds_index: Pat
     real_build = rag.factory.build_assistant
 
     def build(settings: Settings) -> Assistant:
-        return real_build(settings.with_overrides(refuse_below=0.0), embedder=FakeEmbedder(), generator=gen)
+        return real_build(settings.with_overrides(refuse_below=0.0, answer="sentences"), embedder=FakeEmbedder(),
+                          generator=gen)
 
     monkeypatch.setattr(rag.factory, "build_assistant", build)
     return gen

@@ -77,7 +77,8 @@ class SlowGenerator:
 
 
 def make_service(settings: Settings, embedder: FakeEmbedder, gen: SlowGenerator, **overrides: object) -> ChatService:
-    s = settings.with_overrides(**{"refuse_below": 0.0, **overrides})
+    # Short sentence echoes keep the slow fake's timings; the grounded design would echo whole passages.
+    s = settings.with_overrides(**{"refuse_below": 0.0, "answer": "sentences", **overrides})
     return ChatService(s, embedder, gen, lambda st, e, g: build_assistant(st, embedder=e, generator=g))
 
 
