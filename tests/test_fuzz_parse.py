@@ -5,7 +5,8 @@ the input: the only exception is the project's ``InputError``; every passage and
 points into the text and gives back the stored text; passages cover the body, in order, without
 overlap, with nothing but blanks between them; the output is deterministic; and parse_text and
 the chunker give exactly what their reference copies from before the linear rewrite give
-(``test_parse.v1_parse_text``, ``test_chunk.v2_chunk_document``). Hidden HTML never reaches the text.
+(``test_parse.v1_parse_text``, ``test_chunk.v2_chunk_document``). Hidden HTML never reaches the text,
+by trafilatura or the fallback.
 
 Examples are drawn deterministically (``derandomize``), so CI sees the same inputs every run;
 ``FUZZ_EXAMPLES=2000 FUZZ_RANDOM=1 pytest tests/test_fuzz_parse.py`` explores further.
@@ -26,7 +27,7 @@ from test_parse import v1_parse_text
 
 from rag.chunk import chunk_document, split_sentences
 from rag.errors import InputError
-from rag.parse import decode_text, html_to_text, parse_file, parse_text
+from rag.parse import decode_text, html_to_text, parse_file, parse_text, visible_text
 from rag.types import Document, Passage
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -253,13 +254,18 @@ def html_tree(draw: st.DrawFn, depth: int = 0, hidden: bool = False, phrasing: b
 @fuzz()
 @given(tree=st.lists(html_tree(), min_size=1, max_size=5))
 def test_hidden_html_never_reaches_the_text(tree: list[tuple[str, list[str]]]) -> None:
+    """The fallback shows every visible word and no hidden one; trafilatura's article (``html_to_text``)
+    only leaves words out of it."""
     page = "<html><head><title>Titel</title></head><body>" + "".join(m for m, _ in tree) + "</body></html>"
-    text, title = html_to_text(page)
-    assert MARK not in text and MARK not in title, page
-    shown = text.split()
+    everything, fallback_title = visible_text(page)
+    assert MARK not in everything and MARK not in fallback_title, page
+    shown = everything.split()
     for _, ws in tree:
         for w in ws:
             assert w in shown, (w, page)
+    text, title = html_to_text(page)
+    assert MARK not in text and MARK not in title, page
+    assert set(text.split()) <= set(shown), page
     if text.strip():
         check_document(parse_text("x", text, title_hint=title), 200)
 
@@ -276,8 +282,9 @@ html_soup = st.lists(st.one_of(
 @fuzz()
 @given(soup=html_soup)
 def test_random_markup_never_breaks_the_extractor(soup: str) -> None:
-    text, title = html_to_text(soup)
-    assert isinstance(text, str) and isinstance(title, str)
-    assert (text, title) == html_to_text(soup)
-    if text.strip():
-        check_document(parse_text("x", text, title_hint=title), 120)
+    for extract in (visible_text, html_to_text):
+        text, title = extract(soup)
+        assert isinstance(text, str) and isinstance(title, str)
+        assert (text, title) == extract(soup)
+        if text.strip():
+            check_document(parse_text("x", text, title_hint=title), 120)
