@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, ScriptedGenerator
 
+import rag.factory
 from rag.factory import build_assistant
 from rag.ingest import Ingestor
 from rag.pipeline import Assistant
@@ -43,6 +44,23 @@ def _isolated(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
     # A None entry makes any import of these fail at once instead of loading weights.
     for module in ("llama_cpp", "sentence_transformers", "torch", "transformers", "onnxruntime"):
         monkeypatch.setitem(sys.modules, module, None)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``RAG_HOME`` for CLI tests: a fresh folder."""
+    path = tmp_path / "rag-home"
+    path.mkdir()
+    monkeypatch.setenv("RAG_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
+    """The CLI's embedder, replaced by the fake."""
+    emb = FakeEmbedder()
+    monkeypatch.setattr(rag.factory, "build_embedder", lambda settings: emb)
+    return emb
 
 
 @pytest.fixture

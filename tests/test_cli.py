@@ -16,21 +16,6 @@ from rag.pipeline import Assistant
 from rag.settings import Settings
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "rag-home"
-    path.mkdir()
-    monkeypatch.setenv("RAG_HOME", str(path))
-    return path
-
-
-@pytest.fixture
-def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
-    emb = FakeEmbedder()
-    monkeypatch.setattr(rag.factory, "build_embedder", lambda settings: emb)
-    return emb
-
-
 def one_error_line(err: str) -> str:
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err

@@ -30,21 +30,6 @@ def one_error_line(err: str) -> str:
     return lines[0]
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "rag-home"
-    path.mkdir()
-    monkeypatch.setenv("RAG_HOME", str(path))
-    return path
-
-
-@pytest.fixture
-def fake_embedder(monkeypatch: pytest.MonkeyPatch) -> FakeEmbedder:
-    emb = FakeEmbedder()
-    monkeypatch.setattr(rag.factory, "build_embedder", lambda settings: emb)
-    return emb
-
-
 def ingestor(store: Store, embedder: FakeEmbedder, lines: list[str] | None = None) -> Ingestor:
     return Ingestor(store, embedder, 500, notify=None if lines is None else lines.append)
 
