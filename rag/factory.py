@@ -80,6 +80,7 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
         answerer = GroundedAnswerer(
             retriever=retriever, generator=generator,
             checker=GroundedChecker(retriever=retriever, judge=answer_judge, checks=settings.checks,
+                                    corroborate=min(settings.corroborate, 1),
                                     translated=TranslatedNames(retriever.embedder.embed_queries)),
             top_k=settings.passages, max_tokens=settings.max_tokens, temperature=settings.temperature,
             max_sentences=settings.max_sentences, refuse_below=settings.refuse_below)

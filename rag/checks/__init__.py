@@ -112,6 +112,14 @@ def enabled(spec: str = "", off: frozenset[str] = frozenset()) -> list[Check]:
 
 def load() -> None:
     """Import the check modules once, which registers them (in this order)."""
-    from rag.checks import answer_judge, fact_kind, invented_years, names_in_passage, numbers_in_quote, split_numbers
+    from rag.checks import (
+        answer_judge,
+        fact_kind,
+        invented_years,
+        lead_in,
+        names_in_passage,
+        numbers_in_quote,
+        split_numbers,
+    )
 
-    del answer_judge, fact_kind, invented_years, names_in_passage, numbers_in_quote, split_numbers
+    del answer_judge, fact_kind, invented_years, lead_in, names_in_passage, numbers_in_quote, split_numbers

@@ -420,7 +420,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 section = "xquad" if design == "checked" else f"xquad/{design}"
                 xs = replace(settings, answer=design) if design in ANSWER_DESIGNS else settings
                 ablate = ([c.name for c in checks_registry.enabled(xs.checks)]
-                          if getattr(args, "ablate", False) and xs.answer == "grounded" else [])
+                          if getattr(args, "ablate", False) and design in ("checked", "grounded")
+                          and xs.answer == "grounded" else [])
                 report["datasets"][section] = run_xquad(xs, embedder, args.limit, generator, judges, design, ablate)
             continue
         key, items, qa_settings = qa_dataset(name, settings, embedder)
@@ -435,7 +436,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                 if assistant is not None:
                     retriever = assistant.retriever
                 ablate = ([c.name for c in checks_registry.enabled(ds.checks)]
-                          if getattr(args, "ablate", False) and ds.answer == "grounded" else [])
+                          if getattr(args, "ablate", False) and design in ("checked", "grounded")
+                          and ds.answer == "grounded" else [])
                 rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only, ablate=ablate)
             else:
                 from rag.eval.designs import run_design
