@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from rag.checks import Claim, Context, Grounding, check
+from rag.citations import judged_text
 
 
 @check("answer_judge", "sentence")
@@ -14,9 +17,5 @@ def answer_judge(claim: Claim, grounding: Grounding, ctx: Context) -> bool:
     """
     if ctx.judge is None or grounding.evidence is None or grounding.quote is None:
         return True
-    parts = []
-    for e, quote in grounding.quotes():
-        sents = e.passage.sentences
-        i = next((k for k, s in enumerate(sents) if s.start == quote.start), 0)
-        parts.append((sents[i - 1].text + " " if i > 0 else "") + quote.text)
+    parts = [judged_text(dataclasses.replace(e, sentence=quote)) for e, quote in grounding.quotes()]
     return ctx.judge(ctx.question, claim.text, " ... ".join(parts))

@@ -176,9 +176,8 @@ def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Jud
             row.rank = metrics.first_rank([h.passage.passage_id for h in hits], gold)
         if not retrieval_only and assistant is not None:
             ans, off, ablated = assistant.ask_ablated(item.question, item.history, ablate)
-            numbers_q = numbers_in_corpus
             row.ablated = {name: (a, item.answerable and metrics.is_correct(
-                a.answer, a.refused, item.facts, numbers_q, item.question, item.kind != "synthesis"))
+                a.answer, a.refused, item.facts, numbers_in_corpus, item.question, item.kind != "synthesis"))
                 for name, a in ablated.items()}
             if item.answerable and gold and ans.standalone_question and ans.standalone_question != query:
                 hits, _, _ = retriever.search(ans.standalone_question, top_k=50)
@@ -385,8 +384,16 @@ def render_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _ablations(args: argparse.Namespace, design: str, settings: Settings) -> list[str]:
+    """The checks ``--ablate`` switches off one at a time: only a grounded design has named checks."""
+    from rag import checks
+
+    if not getattr(args, "ablate", False) or design not in ("checked", "grounded") or settings.answer != "grounded":
+        return []
+    return [c.name for c in checks.enabled(settings.checks)]
+
+
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import checks as checks_registry
     from rag.eval import gates as gate_mod
     from rag.eval.designs import DESIGNS
     from rag.factory import build_assistant, build_embedder, build_retriever
@@ -419,10 +426,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
             for design in designs:
                 section = "xquad" if design == "checked" else f"xquad/{design}"
                 xs = replace(settings, answer=design) if design in ANSWER_DESIGNS else settings
-                ablate = ([c.name for c in checks_registry.enabled(xs.checks)]
-                          if getattr(args, "ablate", False) and design in ("checked", "grounded")
-                          and xs.answer == "grounded" else [])
-                report["datasets"][section] = run_xquad(xs, embedder, args.limit, generator, judges, design, ablate)
+                report["datasets"][section] = run_xquad(xs, embedder, args.limit, generator, judges, design,
+                                                        _ablations(args, design, xs))
             continue
         key, items, qa_settings = qa_dataset(name, settings, embedder)
         if args.limit:
@@ -435,10 +440,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
                              else build_assistant(ds, embedder=embedder, generator=generator))
                 if assistant is not None:
                     retriever = assistant.retriever
-                ablate = ([c.name for c in checks_registry.enabled(ds.checks)]
-                          if getattr(args, "ablate", False) and design in ("checked", "grounded")
-                          and ds.answer == "grounded" else [])
-                rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only, ablate=ablate)
+                rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only,
+                                 ablate=_ablations(args, design, ds))
             else:
                 from rag.eval.designs import run_design
 

@@ -93,8 +93,6 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
 
         judges = judges or {}
         xsettings = replace(settings, index_dir=store.root)
-        if design in ("grounded", "sentences"):
-            xsettings = replace(xsettings, answer=design)
         assistant = build_assistant(xsettings, embedder=embedder, generator=generator)
         sample = xquad_sample(min(XQUAD_SAMPLE, len(questions)), len(questions))
         answers: list[Answer] = []
