@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -388,7 +388,7 @@ def with_context(claim: str, question: str) -> str:
 
 
 def build_citations(sentences: Sequence[AnswerSentence], evidence: Sequence[Evidence],
-                    documents: dict[str, Document]) -> list[Citation]:
+                    documents: Mapping[str, Document]) -> list[Citation]:
     """One citation per evidence sentence used, keeping the number the model saw.
 
     Keeping the numbers means the answer streamed to the user and the checked

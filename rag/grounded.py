@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from rag.answer_kind import Preference, preferred
 from rag.attribution import leads
@@ -266,7 +266,7 @@ def _unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) ->
     return out
 
 
-def _cite(kept: Sequence[Grounding], documents: dict[str, Document]) -> tuple[list[AnswerSentence], list[Citation]]:
+def _cite(kept: Sequence[Grounding], documents: Mapping[str, Document]) -> tuple[list[AnswerSentence], list[Citation]]:
     """Number the quotes 1.. in the order the answer uses them; one citation per distinct quote."""
     numbers_of: dict[tuple[int, int], int] = {}
     citations: list[Citation] = []

@@ -1,8 +1,9 @@
 """Turn folders of articles into an index, incrementally.
 
-A document whose content hash and chunk settings are unchanged keeps its
-passages and vectors; only new or changed files are embedded, and files that
-disappeared from an ingested folder are dropped.
+A document whose content hash and chunk settings are unchanged stays where it is in the index;
+only new or changed files are chunked, embedded and written (as one new segment, see
+``rag.store``), and files that disappeared from an ingested folder are dropped. A change of
+chunker, chunk size or embedder rewrites everything.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,19 +21,18 @@ from typing import Any
 import numpy as np
 
 from embeddings.embedder import Embedder
-from embeddings.index import FaissIndex
 from rag.chunk import CHUNKER_VERSION, chunk_document
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError, RagError, printable, safe_name
 from rag.parse import iter_files, parse_file
-from rag.store import Manifest, Snapshot, Store, library_versions
-from rag.types import Document, Passage
+from rag.segment import Batch, DocRecord
+from rag.store import Manifest, Snapshot, Store
+from rag.types import Document
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], None]
 
-# Cached vectors are fetched and previous vectors copied in blocks of this many rows,
-# so no temporary ever holds all of them at once.
+# Cached vectors are fetched in blocks of this many texts, so no temporary holds all of them at once.
 _BLOCK = 2048
 
 
@@ -115,13 +115,12 @@ class Ingestor:
         with self.store.writer():
             self.store.tidy()
             previous = self._previous(rebuild=False)
-            old = previous.documents if previous else {}
+            old = previous.documents.records() if previous else {}
             same_chunks = self._same_chunks(previous)
             report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
             for doc in docs:
                 _sort_into(report, doc, old.get(doc.doc_id), same_chunks)
-            snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), previous, report)
-            return self._write(snapshot, report, started, force=not same_chunks)
+            return self._write({d.doc_id: d for d in docs}, set(), previous, same_chunks, report, started)
 
     def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None,
                reembed: bool = False) -> IngestReport:
@@ -141,7 +140,7 @@ class Ingestor:
             self.store.tidy()
             previous = self._previous(rebuild, reembed)
             parsed = self._parse(files, report)
-            old_docs = previous.documents if previous else {}
+            old_docs = previous.documents.records() if previous else {}
             same_chunks = self._same_chunks(previous)
             roots = [r for r in map(_resolve, paths) if r is not None]
             failed_paths = {_resolve(p) for p, _ in report.failed}
@@ -150,10 +149,7 @@ class Ingestor:
                 self._say(printable(line))
             for doc_id, doc in new_docs.items():
                 _sort_into(report, doc, old_docs.get(doc_id), same_chunks)
-                keep[doc_id] = doc
-            reuse = set(report.unchanged) | (set(keep) - set(new_docs) if same_chunks else set())
-            snapshot = self._build(keep, reuse, previous, report)
-            return self._write(snapshot, report, started, force=previous is None or not same_chunks)
+            return self._write(new_docs, keep, previous, same_chunks, report, started)
 
     def _parse(self, files: list[Path], report: IngestReport) -> list[tuple[Path, Document]]:
         """Each readable article with its resolved path; the others go to ``report.failed``."""
@@ -175,67 +171,39 @@ class Ingestor:
             out.append((resolved, dataclasses.replace(doc, path=str(f.absolute()))))
         return out
 
-    def _write(self, snapshot: Snapshot, report: IngestReport, started: float, force: bool) -> IngestReport:
-        """Write a new generation only when something changed (or ``force``)."""
-        if force or report.added or report.updated or report.removed:
-            self.store.write(snapshot)
+    def _write(self, new_docs: dict[str, Document], keep: set[str], previous: Snapshot | None, same_chunks: bool,
+               report: IngestReport, started: float) -> IngestReport:
+        """Write what changed as a new generation: the added and updated articles as a segment, the
+        removed and updated ones struck from theirs. Without an index to update, or when its chunks
+        or vectors cannot be reused, everything (``new_docs`` and the indexed ``keep``) is written anew."""
+        header = Manifest(embedder=self.embedder.model_id, dimension=self.embedder.dimension,
+                          chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION, documents=0, passages=0,
+                          sentences=0, created=0.0, versions={})
+        if previous is None or not same_chunks:
+            kept = {d: previous.documents[d] for d in keep} if previous is not None else {}
+            self.store.commit(header, self._batch({**kept, **new_docs}, report), replace_all=True)
+        elif report.added or report.updated or report.removed:
+            changed = {d: new_docs[d] for d in (*report.added, *report.updated)}
+            self.store.commit(header, self._batch(changed, report), remove=report.removed)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _build(self, docs: dict[str, Document], reuse: set[str], previous: Snapshot | None,
-               report: IngestReport) -> Snapshot:
-        """The new snapshot. Vectors go straight into two preallocated float32 matrices (passages,
-        sentences): reused ones copied from the previous generation block by block, new ones
-        scattered in as each embedding batch returns; the passage matrix is dropped once FAISS
-        holds its copy."""
-        passages: list[Passage] = []
-        sentence_ids: list[tuple[int, ...]] = []
-        copy_p: list[int] = []  # new passage id -> old passage id, for reused documents
-        copy_p_old: list[int] = []
-        copy_s: list[int] = []
-        copy_s_old: list[int] = []
-        to_embed: dict[str, list[int]] = {}  # text -> rows (passage rows, then sentence rows offset by n_p later)
-        new_p: list[int] = []
-        new_s: list[int] = []
-        old_by_doc: dict[str, list[Passage]] = {}
-        if previous is not None and reuse:
-            for p in previous.passages:
-                if p.doc_id in reuse:
-                    old_by_doc.setdefault(p.doc_id, []).append(p)
-        n_s = 0
-        for doc_id in sorted(docs):
-            doc = docs[doc_id]
-            if previous is not None and doc_id in reuse:
-                for p in old_by_doc.get(doc_id, []):
-                    copy_p.append(len(passages))
-                    copy_p_old.append(p.passage_id)
-                    old_sids = previous.sentence_ids[p.passage_id]
-                    copy_s.extend(range(n_s, n_s + len(old_sids)))
-                    copy_s_old.extend(old_sids)
-                    _append(passages, sentence_ids, p, n_s)
-                    n_s += len(p.sentences)
-            else:
-                for p in chunk_document(doc, self.chunk_chars):
-                    new_p.append(len(passages))
-                    new_s.extend(range(n_s, n_s + len(p.sentences)))
-                    _append(passages, sentence_ids, p, n_s)
-                    n_s += len(p.sentences)
-        dim = self.embedder.dimension
+    def _batch(self, docs: dict[str, Document], report: IngestReport) -> Batch:
+        """``docs`` chunked and embedded. Vectors go straight into two preallocated float16 matrices
+        (passages, sentences; the store keeps float16 anyway), each as its embedding batch returns."""
+        ordered = [docs[d] for d in sorted(docs)]
+        chunks = tuple(tuple(chunk_document(doc, self.chunk_chars)) for doc in ordered)
+        passages = [p for ps in chunks for p in ps]
+        sentences = [s for p in passages for s in p.sentences]
         n_p = len(passages)
-        p_mat = np.empty((n_p, dim), np.float32)
-        s_mat = np.empty((n_s, dim), np.float32)
-        if previous is not None:
-            for a in range(0, len(copy_p), _BLOCK):
-                rows = np.asarray(copy_p_old[a:a + _BLOCK], dtype=np.int64)
-                p_mat[copy_p[a:a + _BLOCK]] = previous.passage_index.vectors(rows)
-            for a in range(0, len(copy_s), _BLOCK):
-                s_mat[copy_s[a:a + _BLOCK]] = previous.sentence_vectors[copy_s_old[a:a + _BLOCK]]
-        for row in new_p:
-            to_embed.setdefault(passages[row].text, []).append(row)
-        flat_sents = [s for p in passages for s in p.sentences] if new_s else []
-        for row in new_s:
-            to_embed.setdefault(flat_sents[row].text, []).append(n_p + row)
-        del flat_sents
+        dim = self.embedder.dimension
+        p_mat = np.empty((n_p, dim), np.float16)
+        s_mat = np.empty((len(sentences), dim), np.float16)
+        to_embed: dict[str, list[int]] = {}  # text -> rows (passage rows, then sentence rows offset by n_p)
+        for row, p in enumerate(passages):
+            to_embed.setdefault(p.text, []).append(row)
+        for row, s in enumerate(sentences):
+            to_embed.setdefault(s.text, []).append(n_p + row)
 
         def put(rows: list[int], vector: np.ndarray, p_mat: np.ndarray = p_mat, s_mat: np.ndarray = s_mat) -> None:
             for r in rows:
@@ -245,18 +213,9 @@ class Ingestor:
                     s_mat[r - n_p] = vector
 
         self._embed_into(to_embed, put, report)
-        del put, to_embed
-        report.passages_embedded = len(new_p)
-        report.sentences_embedded = len(new_s)
-        index = FaissIndex.for_size(n_p, dim)
-        if passages:
-            index.add(np.arange(n_p, dtype=np.int64), p_mat)
-        del p_mat
-        manifest = Manifest(
-            embedder=self.embedder.model_id, dimension=dim, chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION,
-            documents=len(docs), passages=n_p, sentences=n_s, created=time.time(), versions=library_versions(),
-        )
-        return Snapshot(manifest, dict(docs), passages, sentence_ids, index, s_mat)
+        report.passages_embedded = n_p
+        report.sentences_embedded = len(sentences)
+        return Batch(tuple(ordered), chunks, p_mat, s_mat)
 
     def _embed_into(self, targets: dict[str, list[int]], put: Callable[[list[int], np.ndarray], None],
                     report: IngestReport, batch: int = 32) -> None:
@@ -296,16 +255,16 @@ class Ingestor:
                 self.progress(len(done), len(unique))
 
 
-def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Document], roots: list[Path],
+def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: Mapping[str, DocRecord], roots: list[Path],
                 failed_paths: set[Path | None], remove: set[str],
-                report: IngestReport) -> tuple[dict[str, Document], dict[str, Document]]:
+                report: IngestReport) -> tuple[dict[str, Document], set[str]]:
     """Give every parsed file a stable, unique id; decide which indexed documents stay.
 
     A file already indexed keeps its id (matched by resolved path, or, when the indexed file no
     longer exists, by its name: the same article moved). Any other file gets its stem, or, when
     that id is taken by another file, its stem plus a short hash of its path (``dup-3f2a``),
     reported in ``report.collisions``. Returns the parsed documents by id and the indexed
-    documents kept as they are; ``report.removed`` gets those dropped.
+    documents kept as they are (their ids); ``report.removed`` gets those dropped.
     """
     by_path: dict[Path, str] = {}
     for doc_id, d in old_docs.items():
@@ -322,7 +281,7 @@ def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Documen
                 and Path(old.path).name == resolved.name and not _exists(old.path)):
             claimed[i] = doc.doc_id
     claimed_ids = set(claimed.values())
-    keep: dict[str, Document] = {}
+    keep: set[str] = set()
     for doc_id, old in old_docs.items():
         if doc_id in remove:
             report.removed.append(doc_id)
@@ -331,7 +290,7 @@ def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Documen
         elif old.path and _under(old.path, roots) and _resolve(old.path) not in failed_paths:
             report.removed.append(doc_id)
         else:
-            keep[doc_id] = old
+            keep.add(doc_id)
     taken = set(keep) | claimed_ids
     owner: dict[str, str] = {}  # id -> path of the file that holds it, for collision messages
     owner.update({doc_id: old_docs[doc_id].path for doc_id in keep})
@@ -393,7 +352,7 @@ def _exists(path: str) -> bool:
         return False
 
 
-def _sort_into(report: IngestReport, doc: Document, prior: Document | None, same_chunks: bool) -> None:
+def _sort_into(report: IngestReport, doc: Document, prior: DocRecord | None, same_chunks: bool) -> None:
     """Record a parsed document as added, unchanged (same content, same chunker) or updated."""
     if prior is None:
         report.added.append(doc.doc_id)
@@ -401,12 +360,6 @@ def _sort_into(report: IngestReport, doc: Document, prior: Document | None, same
         report.unchanged.append(doc.doc_id)
     else:
         report.updated.append(doc.doc_id)
-
-
-def _append(passages: list[Passage], sentence_ids: list[tuple[int, ...]], p: Passage, first_sid: int) -> None:
-    pid = len(passages)
-    passages.append(Passage(pid, p.doc_id, p.ordinal, p.text, p.start, p.end, p.sentences))
-    sentence_ids.append(tuple(range(first_sid, first_sid + len(p.sentences))))
 
 
 def _under(path: Path | str, roots: list[Path]) -> bool:

@@ -12,6 +12,7 @@ the question"; the citation check turns unsupported answers into refusals.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from rag.generate import Message
 from rag.types import Document, Evidence
@@ -104,7 +105,7 @@ def source_header(doc: Document) -> str:
     return f"({', '.join(parts)}) " if parts else ""
 
 
-def build_messages(question: str, evidence: list[Evidence], documents: dict[str, Document],
+def build_messages(question: str, evidence: list[Evidence], documents: Mapping[str, Document],
                    lang: str, whole_passages: bool = False) -> list[Message]:
     """The fixed prefix, then this question's sources (sentences, or ``whole_passages``) and the question.
 

@@ -10,7 +10,7 @@ import queue
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
@@ -191,7 +191,7 @@ class ChatService:
         with self.lock:
             return self._get()
 
-    def documents_by_id(self) -> dict[str, Document]:
+    def documents_by_id(self) -> Mapping[str, Document]:
         """The indexed articles (read-only; safe while an answer streams)."""
         if self._assistant is not None:
             return self._assistant.retriever.snapshot.documents
@@ -295,10 +295,7 @@ class ChatService:
         if not self.store.exists():
             return []
         snap = self.store.load()
-        counts: dict[str, int] = {}
-        for p in snap.passages:
-            counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
-        return [DocRow(d.doc_id, d.title, d.date or "", d.source or "", counts.get(d.doc_id, 0))
+        return [DocRow(d.doc_id, d.title, d.date or "", d.source or "", snap.passage_count(d.doc_id))
                 for d in snap.documents.values()]
 
     def add_files(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:

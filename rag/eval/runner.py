@@ -7,7 +7,7 @@ import json
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -97,7 +97,7 @@ def gold_passages(item: QAItem, snap: Snapshot) -> set[int]:
         if start < 0:
             continue
         end = start + len(quote)
-        out |= {p.passage_id for p in snap.passages if p.doc_id == doc_id and p.start < end and start < p.end}
+        out |= {p.passage_id for p in snap.passages_of(doc_id) if p.start < end and start < p.end}
     return out
 
 
@@ -118,7 +118,7 @@ class Row:
     ablated: dict[str, tuple[Answer, bool | None]] = field(default_factory=dict)
 
 
-def corpus_numbers(documents: dict[str, Document]) -> set[str]:
+def corpus_numbers(documents: Mapping[str, Document]) -> set[str]:
     out: set[str] = set()
     for d in documents.values():
         out |= numbers(d.text)
