@@ -278,8 +278,10 @@ class Store:
             return self._commit(stamped, kept, [batch.streams()] if len(batch) else [])
 
     def _commit(self, manifest: Manifest, kept: list[tuple[Segment, SegmentRef]], new: list[segment.Streams]) -> Path:
+        """Write the ``new`` segments, merge, publish the generation, then collect what it no longer lists."""
         written: list[str] = []
         opened: list[Segment] = []
+        name = ""
         try:
             refs = [ref for _, ref in kept]
             segs = [seg for seg, _ in kept]
@@ -293,14 +295,18 @@ class Store:
             refs = self._compact(manifest.dimension, segs, refs, written, opened)
             documents, passages, sentences = _live_counts(segs, refs)
             final = replace(manifest, documents=documents, passages=passages, sentences=sentences)
-            return self._publish(final, tuple(refs))
+            name = _unique(self.root, "gen")
+            self._publish(final, tuple(refs), name)
         except BaseException:
-            for name in written:
-                shutil.rmtree(self.root / SEGMENTS / name, ignore_errors=True)
+            if not (name and self._is_current(name)):  # committed already: its segments are the index now
+                for seg_name in written:
+                    shutil.rmtree(self.root / SEGMENTS / seg_name, ignore_errors=True)
             raise
         finally:
             for seg in opened:
                 seg.close()
+        self._collect_garbage(keep=name)
+        return self.root / name
 
     def _compact(self, dimension: int, segs: list[Segment], refs: list[SegmentRef], written: list[str],
                  opened: list[Segment]) -> list[SegmentRef]:
@@ -343,23 +349,25 @@ class Store:
             _fsync(segments)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            with suppress(OSError):
+                segments.rmdir()  # empty if this was the index's first write: leave no empty folder
             raise
         return replace(ref, name=name)
 
-    def _publish(self, manifest: Manifest, refs: tuple[SegmentRef, ...]) -> Path:
-        """Write the generation and point ``CURRENT`` at it (the commit point), then collect garbage."""
+    def _publish(self, manifest: Manifest, refs: tuple[SegmentRef, ...], name: str) -> None:
+        """Write the generation ``name`` and point ``CURRENT`` at it: the commit point. If this
+        raises, ``CURRENT`` either still names the previous generation or already names this one
+        (``_is_current`` tells), never anything else."""
         tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=self.root))
         try:
             (tmp / "manifest.json").write_text(dump(manifest, refs))
             _fsync(tmp / "manifest.json")
             _fsync(tmp)
-            name = _unique(self.root, "gen")
             os.replace(tmp, self.root / name)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         pointer_tmp = self.root / (CURRENT + ".tmp")
-        committed = False
         try:
             pointer_tmp.write_text(name + "\n")
             _fsync(pointer_tmp)
@@ -367,15 +375,19 @@ class Store:
             if current.is_dir() and not current.is_symlink():  # damaged: only a file can be replaced
                 shutil.rmtree(current)
             os.replace(pointer_tmp, self.root / CURRENT)
-            committed = True
             _fsync(self.root)
         except BaseException:
-            if not committed:
+            if not self._is_current(name):
                 shutil.rmtree(self.root / name, ignore_errors=True)
                 pointer_tmp.unlink(missing_ok=True)
             raise
-        self._collect_garbage(keep=name)
-        return self.root / name
+
+    def _is_current(self, name: str) -> bool:
+        """Whether ``CURRENT`` names ``name`` on disk (what counts, whatever a write was doing when it failed)."""
+        try:
+            return (self.root / CURRENT).read_text().strip() == name
+        except (OSError, UnicodeDecodeError):
+            return False
 
     def tidy(self) -> None:
         """Remove what writers that died (``kill -9``, power loss) left behind: temporary folders,
@@ -402,7 +414,8 @@ def _unique(folder: Path, prefix: str) -> str:
 
 def _remove_others(root: Path, keep: str) -> None:
     """Remove every generation but ``keep``, every temporary folder, and every segment ``keep``
-    does not list (all of them, if its manifest cannot be read: then nothing is known to be unused).
+    does not list (none, if its manifest cannot be read or is of another format: then nothing is
+    known to be unused).
 
     Only called with the writer lock held, so no other writer is alive: every temporary folder
     is a dead writer's, every generation but ``keep`` (current) was superseded or never made
@@ -421,7 +434,8 @@ def _remove_others(root: Path, keep: str) -> None:
     if not segments.is_dir():
         return
     try:
-        listed = {ref.name for ref in read(root / keep / "manifest.json")[1]}
+        manifest, refs = read(root / keep / "manifest.json")
+        listed = {ref.name for ref in refs} if manifest.format == FORMAT_VERSION else None
     except (OSError, ValueError, TypeError, KeyError):
         listed = None
     for child in segments.iterdir():
