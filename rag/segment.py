@@ -1,9 +1,10 @@
 """One index segment: the articles of one write with their passages, sentences, vectors and postings.
 
 A segment is a folder written once and never changed, so generations can share it:
-- ``passages.sqlite``: documents, passages and sentences numbered from 0 within the segment,
-  per-passage arrays, and the FTS5 lexical table (``rag.lexical``); opened read-only and
-  ``immutable``, so SQLite neither locks nor looks for a journal;
+- ``passages.sqlite``: a catalog (id, path, hash and passage rows of each document, small, so
+  opening reads it quickly), the documents, passages and sentences numbered from 0 within the
+  segment, per-passage arrays, and the FTS5 lexical table (``rag.lexical``); opened read-only
+  and ``immutable``, so SQLite neither locks nor looks for a journal;
 - ``passages.faiss``: the passage vectors in float16 (``FaissIndex.compact``: flat, or HNSW above
   ``FLAT_MAX``), their codes memory-mapped on open;
 - ``sentences.npy``: the sentence vectors in float16, memory-mapped on open.
@@ -14,6 +15,7 @@ Float16 halves the bytes of float32 and keeps cosines within about 1e-3 (recall 
 
 from __future__ import annotations
 
+import mmap
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,16 +34,23 @@ BLOCK = 4096
 """Vectors are moved this many rows at a time, so no copy of a whole matrix is ever made."""
 
 _SCHEMA = """
-CREATE TABLE documents (doc_id TEXT PRIMARY KEY, path TEXT, title TEXT, date TEXT, source TEXT,
-    dateline TEXT, caption TEXT, body_start INTEGER, content_hash TEXT, text TEXT,
-    first_passage INTEGER, passages INTEGER);
+CREATE TABLE catalog (doc_id TEXT PRIMARY KEY, path TEXT, content_hash TEXT, first_passage INTEGER,
+    passages INTEGER) WITHOUT ROWID;
+CREATE TABLE documents (doc_id TEXT PRIMARY KEY, title TEXT, date TEXT, source TEXT, dateline TEXT,
+    caption TEXT, body_start INTEGER, text TEXT);
 CREATE TABLE passages (passage_id INTEGER PRIMARY KEY, doc_id TEXT, ordinal INTEGER,
     start INTEGER, "end" INTEGER, text TEXT);
 CREATE TABLE sentences (sentence_id INTEGER PRIMARY KEY, passage_id INTEGER, start INTEGER,
     "end" INTEGER, text TEXT);
 CREATE TABLE arrays (name TEXT PRIMARY KEY, data BLOB);
 """
-_DOC_COLUMNS = "doc_id, path, title, date, source, dateline, caption, body_start, content_hash, text"
+_DOCUMENT = ("SELECT d.doc_id, c.path, d.title, d.date, d.source, d.dateline, d.caption, d.body_start, "
+             "c.content_hash, d.text FROM documents d JOIN catalog c USING (doc_id)")
+
+_NPY_HEADER = threading.Lock()
+"""``np.load`` parses a .npy header with ``ast.literal_eval``, which CPython 3.11 can fail with
+"AST constructor recursion depth mismatch" when two threads do it at once (a reader loading while
+a writer opens its new segment did, in tests/test_reliability_store.py)."""
 
 Article = tuple[Document, Sequence[Passage]]
 """A document and its passages (their sentences included), as a segment stores them."""
@@ -127,10 +136,11 @@ def _write_tables(path: Path, articles: Iterable[Article]) -> tuple[int, int, in
             if doc.doc_id in seen:
                 raise ValueError(f"document {doc.doc_id} twice in one segment")
             seen.add(doc.doc_id)
-            con.execute(f"INSERT INTO documents ({_DOC_COLUMNS}, first_passage, passages) VALUES "
-                        "(?,?,?,?,?,?,?,?,?,?,?,?)",
-                        (doc.doc_id, doc.path, doc.title, doc.date, doc.source, doc.dateline, doc.caption,
-                         doc.body_start, doc.content_hash, doc.text, n_p, len(passages)))
+            con.execute("INSERT INTO catalog VALUES (?,?,?,?,?)",
+                        (doc.doc_id, doc.path, doc.content_hash, n_p, len(passages)))
+            con.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?)",
+                        (doc.doc_id, doc.title, doc.date, doc.source, doc.dateline, doc.caption, doc.body_start,
+                         doc.text))
             rows = []
             for p in passages:
                 con.execute("INSERT INTO passages VALUES (?,?,?,?,?,?)",
@@ -199,7 +209,7 @@ class Segment:
 
     @classmethod
     def _read(cls, folder: Path, ref: SegmentRef, con: sqlite3.Connection, dimension: int) -> Segment:
-        docs = con.execute("SELECT doc_id, first_passage, passages FROM documents ORDER BY first_passage").fetchall()
+        docs = con.execute("SELECT doc_id, first_passage, passages FROM catalog ORDER BY first_passage").fetchall()
         arrays = dict(con.execute("SELECT name, data FROM arrays").fetchall())
         counts = np.frombuffer(arrays["sentence_count"], np.int32)
         terms = np.frombuffer(arrays["terms"], np.int32)
@@ -218,9 +228,11 @@ class Segment:
         index = FaissIndex.load(folder / "passages.faiss", mmap=True)
         if index.size != ref.passages or index.dimension != dimension:
             raise ValueError(f"{ref.name}/passages.faiss holds {index.size} vectors of {index.dimension} dimensions")
-        sentences = np.load(folder / "sentences.npy", mmap_mode="r" if ref.sentences else None, allow_pickle=False)
+        with _NPY_HEADER:
+            sentences = np.load(folder / "sentences.npy", mmap_mode="r" if ref.sentences else None, allow_pickle=False)
         if sentences.dtype != np.float16 or sentences.shape != (ref.sentences, dimension):
             raise ValueError(f"{ref.name}/sentences.npy holds {sentences.dtype} {sentences.shape}")
+        _random_access(sentences)
         return cls(folder, ref, con, index, sentences, [d[0] for d in docs], doc_first, doc_count, counts, terms)
 
     def close(self) -> None:
@@ -231,20 +243,14 @@ class Segment:
 
     def document(self, doc_id: str) -> Document:
         with self.lock:
-            row = self.con.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+            row = self.con.execute(f"{_DOCUMENT} WHERE doc_id = ?", (doc_id,)).fetchone()
         if row is None:
             raise KeyError(doc_id)
         return _document(row)
 
-    def documents(self) -> Iterator[Document]:
-        """Every document of the segment, in segment order (removed ones included)."""
-        with self.lock:
-            rows = self.con.execute(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY first_passage").fetchall()
-        return (_document(r) for r in rows)
-
     def records(self) -> list[DocRecord]:
         with self.lock:
-            rows = self.con.execute("SELECT doc_id, path, content_hash FROM documents").fetchall()
+            rows = self.con.execute("SELECT doc_id, path, content_hash FROM catalog").fetchall()
         return [DocRecord(*r) for r in rows]
 
     def passages(self, start: int, stop: int, first_id: int) -> list[Passage]:
@@ -274,6 +280,14 @@ class Segment:
             row = self.row_of_doc[doc_id]
             first, count = int(self.doc_first[row]), int(self.doc_count[row])
             yield self.document(doc_id), self.passages(first, first + count, 0)
+
+
+def _random_access(matrix: np.ndarray) -> None:
+    """Tell the kernel a mapped matrix is read by scattered rows (a question's candidate sentences),
+    so a page fault does not read ahead the pages around it into memory."""
+    mapped = getattr(matrix, "_mmap", None)
+    if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
+        mapped.madvise(mmap.MADV_RANDOM)
 
 
 def _document(row: tuple[object, ...]) -> Document:
