@@ -126,6 +126,27 @@ class FaissIndex:
         inner = self._inner()
         return inner if isinstance(inner, faiss.IndexHNSW) else None
 
+    def check(self) -> None:
+        """``ValueError`` if an HNSW graph points outside the index: a damaged file would make a
+        search read out of bounds. Looks at the graph in place (13 ms for 133k nodes); a flat
+        index has nothing to check."""
+        import faiss
+
+        inner = self._hnsw()
+        if inner is None:
+            return
+        graph, n = inner.hnsw, self.size
+
+        def view(vector: Any) -> np.ndarray:
+            return faiss.rev_swig_ptr(vector.data(), vector.size()) if vector.size() else np.zeros(0, np.int64)
+
+        neighbors, offsets, levels = view(graph.neighbors), view(graph.offsets), view(graph.levels)
+        if not (len(levels) == n and len(offsets) == n + 1 and (n == 0 or (
+                offsets[0] == 0 and int(offsets[-1]) == len(neighbors) and levels.min() >= 1
+                and (np.diff(offsets.astype(np.int64)) >= 0).all() and neighbors.min() >= -1
+                and neighbors.max() < n and -1 <= graph.entry_point < n))):
+            raise ValueError("the HNSW graph does not fit its index")
+
     @property
     def size(self) -> int:
         return int(self._index.ntotal)  # type: ignore[attr-defined]

@@ -25,8 +25,9 @@ import re
 import sqlite3
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -74,24 +75,21 @@ def finish(con: sqlite3.Connection) -> None:
 
 
 class SegmentPostings:
-    """The postings of one segment's FTS5 table, by its local passage rows."""
+    """The postings of one segment's FTS5 table, by its local passage rows; ``rows`` runs a query."""
 
-    def __init__(self, con: sqlite3.Connection, lock: threading.Lock) -> None:
-        self.con = con
-        self.lock = lock
+    def __init__(self, rows: Callable[[str, tuple[object, ...]], list[tuple[Any, ...]]]) -> None:
+        self.rows = rows
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """Local passage rows holding ``term`` and its count in each, rows ascending."""
         word = _encode(term)
         rows: list[np.ndarray] = []
         counts: list[np.ndarray] = []
-        with self.lock:
-            buckets = self.con.execute("SELECT term FROM lexical_vocab WHERE term >= ? AND term < ?",
-                                       (word + "^", word + "_")).fetchall()
-            for (bucket,) in buckets:
-                found = self.con.execute("SELECT rowid FROM lexical WHERE lexical MATCH ?", (f'"{bucket}"',)).fetchall()
-                rows.append(np.array(found, dtype=np.int64).reshape(-1))
-                counts.append(np.full(len(found), float(bucket.rsplit("^", 1)[1]), np.float32))
+        for (bucket,) in self.rows("SELECT term FROM lexical_vocab WHERE term >= ? AND term < ?",
+                                   (word + "^", word + "_")):
+            found = self.rows("SELECT rowid FROM lexical WHERE lexical MATCH ?", (f'"{bucket}"',))
+            rows.append(np.array(found, dtype=np.int64).reshape(-1))
+            counts.append(np.full(len(found), float(bucket.rsplit("^", 1)[1]), np.float32))
         if not rows:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
         ids, tf = np.concatenate(rows), np.concatenate(counts)

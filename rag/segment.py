@@ -21,11 +21,13 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from embeddings.index import FaissIndex
 from rag import lexical
+from rag.errors import IndexError_, printable
 from rag.manifest import FileCheck, SegmentRef
 from rag.types import Document, Passage, Sentence
 
@@ -184,7 +186,7 @@ class Segment:
         self.sentence_count = sentence_count
         self.first_sentence = np.concatenate([[0], np.cumsum(sentence_count)]).astype(np.int64)
         self.terms = terms
-        self.postings = lexical.SegmentPostings(con, self.lock)
+        self.postings = lexical.SegmentPostings(self.rows)
         self.row_of_doc = {d: i for i, d in enumerate(doc_ids)}
 
     @classmethod
@@ -226,6 +228,7 @@ class Segment:
         if not ref.removed <= {d[0] for d in docs}:
             raise ValueError(f"segment {ref.name} lacks articles its manifest entry removes")
         index = FaissIndex.load(folder / "passages.faiss", mmap=True)
+        index.check()
         if index.size != ref.passages or index.dimension != dimension:
             raise ValueError(f"{ref.name}/passages.faiss holds {index.size} vectors of {index.dimension} dimensions")
         with _NPY_HEADER:
@@ -241,32 +244,37 @@ class Segment:
 
     # ------------------------------------------------------------ rows
 
+    def rows(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """A query's rows. Opening checked the files' ends only (see ``FileCheck``), so SQLite may
+        still meet a damaged page here: that is reported like damage found at load."""
+        try:
+            with self.lock:
+                return self.con.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise IndexError_(f"index segment {printable(self.folder)} is corrupt ({printable(exc)}); "
+                              "run `rag ingest --rebuild`") from None
+
     def document(self, doc_id: str) -> Document:
-        with self.lock:
-            row = self.con.execute(f"{_DOCUMENT} WHERE doc_id = ?", (doc_id,)).fetchone()
-        if row is None:
+        rows = self.rows(f"{_DOCUMENT} WHERE doc_id = ?", (doc_id,))
+        if not rows:
             raise KeyError(doc_id)
-        return _document(row)
+        return _document(rows[0])
 
     def records(self) -> list[DocRecord]:
-        with self.lock:
-            rows = self.con.execute("SELECT doc_id, path, content_hash FROM catalog").fetchall()
-        return [DocRecord(*r) for r in rows]
+        return [DocRecord(*r) for r in self.rows("SELECT doc_id, path, content_hash FROM catalog")]
 
     def passages(self, start: int, stop: int, first_id: int) -> list[Passage]:
         """Local passages ``start:stop`` with their sentences, numbered from ``first_id``."""
         if stop <= start:
             return []
         s0, s1 = int(self.first_sentence[start]), int(self.first_sentence[stop])
-        with self.lock:
-            rows = self.con.execute('SELECT doc_id, ordinal, start, "end", text FROM passages '
-                                    "WHERE passage_id >= ? AND passage_id < ? ORDER BY passage_id",
-                                    (start, stop)).fetchall()
-            sents = self.con.execute('SELECT start, "end", text FROM sentences '
-                                     "WHERE sentence_id >= ? AND sentence_id < ? ORDER BY sentence_id",
-                                     (s0, s1)).fetchall()
+        rows = self.rows('SELECT doc_id, ordinal, start, "end", text FROM passages '
+                         "WHERE passage_id >= ? AND passage_id < ? ORDER BY passage_id", (start, stop))
+        sents = self.rows('SELECT start, "end", text FROM sentences '
+                          "WHERE sentence_id >= ? AND sentence_id < ? ORDER BY sentence_id", (s0, s1))
         if len(rows) != stop - start or len(sents) != s1 - s0:
-            raise ValueError(f"segment {self.ref.name} lacks passage or sentence rows")
+            raise IndexError_(f"index segment {printable(self.folder)} lacks passage or sentence rows; "
+                              "run `rag ingest --rebuild`")
         out = []
         for i, (doc_id, ordinal, p_start, p_end, text) in enumerate(rows):
             a, b = int(self.first_sentence[start + i]) - s0, int(self.first_sentence[start + i + 1]) - s0

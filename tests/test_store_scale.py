@@ -124,9 +124,10 @@ def test_ranking_after_adds_and_removes_equals_a_fresh_build(built: Store, docs:
     queries = [" ".join(d.text.split()[2:9]) for d in final[::11]] + ["Lukaschenko Putin", "Minsk bestätigte"]
     for q in queries:  # every score retrieval ranks by, per passage: rankings then differ only in ties' order
         qvec = emb.embed_queries([q])[0]
-        for snap_scores in (lambda s: s.lexical.scores(tokens(q)), lambda s: passage_scores(s, qvec),
-                            lambda s: s.sentence_vectors @ qvec):
-            assert by_key(a, snap_scores(a), q) == pytest.approx(by_key(b, snap_scores(b), q), rel=1e-5, abs=1e-6)
+        for sa, sb in ((a.lexical.scores(tokens(q)), b.lexical.scores(tokens(q))),
+                       (passage_scores(a, qvec), passage_scores(b, qvec)),
+                       (a.sentence_vectors @ qvec, b.sentence_vectors @ qvec)):
+            assert by_key(a, sa) == pytest.approx(by_key(b, sb), rel=1e-5, abs=1e-6), q
 
 
 def passage_scores(snap: Snapshot, qvec: np.ndarray) -> np.ndarray:
@@ -136,7 +137,7 @@ def passage_scores(snap: Snapshot, qvec: np.ndarray) -> np.ndarray:
     return out
 
 
-def by_key(snap: Snapshot, scores: np.ndarray, query: str) -> dict[tuple[str, int, int], float]:
+def by_key(snap: Snapshot, scores: np.ndarray) -> dict[tuple[str, int, int], float]:
     """Passage (or sentence) scores keyed by document, passage ordinal (and sentence number)."""
     if len(scores) == len(snap.passages):
         return {(*key(snap, i), -1): float(s) for i, s in enumerate(scores)}
@@ -298,3 +299,22 @@ def test_a_load_checks_the_ends_and_verify_every_byte(tmp_path: Path, docs: list
         store.verify()
     assert main(["verify", "--index", str(store.root), "--home", str(tmp_path / "home")]) == 2
     assert "rag ingest --rebuild" in capsys.readouterr().err
+
+
+def test_a_damaged_page_met_after_load_is_the_rebuild_error(tmp_path: Path, docs: list[Document]) -> None:
+    """Damage in the middle of a large SQLite file passes the load's check of its ends; reading it
+    is then the same one-line error as damage found at load, not a SQLite exception."""
+    store = Store(tmp_path / "index")
+    Ingestor(store, embedder()).ingest_documents([Document(**{**d.__dict__, "text": "\n\n".join([d.text] * 3)})
+                                                  for d in docs])
+    [seg] = json.loads((store.current_dir() / "manifest.json").read_text())["segments"]
+    path = store.root / SEGMENTS / seg["name"] / "passages.sqlite"
+    assert path.stat().st_size > 3 * CHECK_BYTES
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2 // 4096 * 4096
+    data[middle:middle + 65536] = np.random.default_rng(0).bytes(65536)
+    path.write_bytes(bytes(data))
+    snap = store.load()
+    with pytest.raises(IndexError_, match="corrupt.*rag ingest --rebuild"):
+        list(snap.passages)
+        [snap.documents[d].text for d in snap.documents]
