@@ -26,6 +26,7 @@ from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError, RagError, printable, safe_name
 from rag.parse import iter_files, parse_file
 from rag.segment import Batch, DocRecord
+from rag.snapshot import Documents
 from rag.store import Manifest, Snapshot, Store
 from rag.types import Document
 
@@ -94,15 +95,20 @@ class Ingestor:
                 and previous.manifest.chunker == CHUNKER_VERSION
                 and previous.manifest.embedder == self.embedder.model_id)
 
-    def _previous(self, rebuild: bool, reembed: bool = False) -> Snapshot | None:
-        """The index to update; one built by another embedder is refused unless ``reembed`` asks to
-        keep its articles and embed them all again. Called with the writer lock held."""
+    def _previous(self, rebuild: bool, reembed: bool = False) -> tuple[Snapshot | None, Mapping[str, Document]]:
+        """The index to update and its articles. One built by another embedder is refused unless
+        ``reembed`` asks to keep its articles and embed them all again; with ``reembed``, an index
+        of the format before segments gives its articles to be written anew (no index to update
+        then). Called with the writer lock held."""
         if rebuild or not self.store.exists():
-            return None
+            return None, {}
+        legacy = self.store.legacy_documents() if reembed else None
+        if legacy is not None:
+            return None, legacy
         snap = self.store.load()
         if not reembed:
             self.store.check_embedder(snap.manifest, self.embedder.model_id)
-        return snap
+        return snap, snap.documents
 
     def _say(self, line: str) -> None:
         if self.notify is not None:
@@ -114,13 +120,13 @@ class Ingestor:
         report = IngestReport()
         with self.store.writer():
             self.store.tidy()
-            previous = self._previous(rebuild=False)
-            old = previous.documents.records() if previous else {}
+            previous, indexed = self._previous(rebuild=False)
+            old = _records(indexed)
             same_chunks = self._same_chunks(previous)
             report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
             for doc in docs:
                 _sort_into(report, doc, old.get(doc.doc_id), same_chunks)
-            return self._write({d.doc_id: d for d in docs}, set(), previous, same_chunks, report, started)
+            return self._write({d.doc_id: d for d in docs}, {}, previous, same_chunks, report, started)
 
     def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None,
                reembed: bool = False) -> IngestReport:
@@ -138,9 +144,9 @@ class Ingestor:
             self._say(f"skipped {safe_name(path)}: {printable(why)}")
         with self.store.writer():  # also checks that the index folder can be written, before any work
             self.store.tidy()
-            previous = self._previous(rebuild, reembed)
+            previous, indexed = self._previous(rebuild, reembed)
             parsed = self._parse(files, report)
-            old_docs = previous.documents.records() if previous else {}
+            old_docs = _records(indexed)
             same_chunks = self._same_chunks(previous)
             roots = [r for r in map(_resolve, paths) if r is not None]
             failed_paths = {_resolve(p) for p, _ in report.failed}
@@ -149,7 +155,8 @@ class Ingestor:
                 self._say(printable(line))
             for doc_id, doc in new_docs.items():
                 _sort_into(report, doc, old_docs.get(doc_id), same_chunks)
-            return self._write(new_docs, keep, previous, same_chunks, report, started)
+            return self._write(new_docs, {d: indexed[d] for d in keep} if not same_chunks else {}, previous,
+                               same_chunks, report, started)
 
     def _parse(self, files: list[Path], report: IngestReport) -> list[tuple[Path, Document]]:
         """Each readable article with its resolved path; the others go to ``report.failed``."""
@@ -171,16 +178,15 @@ class Ingestor:
             out.append((resolved, dataclasses.replace(doc, path=str(f.absolute()))))
         return out
 
-    def _write(self, new_docs: dict[str, Document], keep: set[str], previous: Snapshot | None, same_chunks: bool,
-               report: IngestReport, started: float) -> IngestReport:
+    def _write(self, new_docs: dict[str, Document], kept: dict[str, Document], previous: Snapshot | None,
+               same_chunks: bool, report: IngestReport, started: float) -> IngestReport:
         """Write what changed as a new generation: the added and updated articles as a segment, the
         removed and updated ones struck from theirs. Without an index to update, or when its chunks
-        or vectors cannot be reused, everything (``new_docs`` and the indexed ``keep``) is written anew."""
+        or vectors cannot be reused, everything (``new_docs`` and the indexed ``kept``) is written anew."""
         header = Manifest(embedder=self.embedder.model_id, dimension=self.embedder.dimension,
                           chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION, documents=0, passages=0,
                           sentences=0, created=0.0, versions={})
         if previous is None or not same_chunks:
-            kept = {d: previous.documents[d] for d in keep} if previous is not None else {}
             self.store.commit(header, self._batch({**kept, **new_docs}, report), replace_all=True)
         elif report.added or report.updated or report.removed:
             changed = {d: new_docs[d] for d in (*report.added, *report.updated)}
@@ -253,6 +259,13 @@ class Ingestor:
             done.update(chunk)
             if self.progress:
                 self.progress(len(done), len(unique))
+
+
+def _records(documents: Mapping[str, Document]) -> dict[str, DocRecord]:
+    """Id, path and content hash of indexed articles; a stored index gives them without reading texts."""
+    if isinstance(documents, Documents):
+        return documents.records()
+    return {d: DocRecord(d, doc.path, doc.content_hash) for d, doc in documents.items()}
 
 
 def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: Mapping[str, DocRecord], roots: list[Path],

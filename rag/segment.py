@@ -258,7 +258,7 @@ class Segment:
         rows = self.rows(f"{_DOCUMENT} WHERE doc_id = ?", (doc_id,))
         if not rows:
             raise KeyError(doc_id)
-        return _document(rows[0])
+        return document_from_row(rows[0])
 
     def records(self) -> list[DocRecord]:
         return [DocRecord(*r) for r in self.rows("SELECT doc_id, path, content_hash FROM catalog")]
@@ -298,7 +298,8 @@ def _random_access(matrix: np.ndarray) -> None:
         mapped.madvise(mmap.MADV_RANDOM)
 
 
-def _document(row: tuple[object, ...]) -> Document:
+def document_from_row(row: tuple[object, ...]) -> Document:
+    """A ``Document`` from (doc_id, path, title, date, source, dateline, caption, body_start, content_hash, text)."""
     doc_id, path, title, date, source, dateline, caption, body_start, content_hash, text = row
     return Document(doc_id=doc_id, path=path, title=title, date=date, source=source,  # type: ignore[arg-type]
                     dateline=dateline, caption=caption, body_start=body_start,  # type: ignore[arg-type]

@@ -30,10 +30,12 @@ instead of answering from garbage.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
 import shutil
 import socket
+import sqlite3
 import sys
 import tempfile
 import threading
@@ -50,6 +52,7 @@ from rag.errors import IndexBusyError, IndexError_, InputError, printable
 from rag.manifest import FORMAT_VERSION, Manifest, SegmentRef, dump, read
 from rag.segment import Batch, Segment
 from rag.snapshot import Snapshot, assemble
+from rag.types import Document
 
 __all__ = ["CURRENT", "FORMAT_VERSION", "LOCK", "SEGMENTS", "Batch", "Manifest", "Snapshot", "Store",
            "library_versions"]
@@ -234,6 +237,28 @@ class Store:
             return (self.root / CURRENT).read_bytes().decode("ascii", "replace").strip() != name
         except OSError:
             return False
+
+    def legacy_documents(self) -> dict[str, Document] | None:
+        """The articles of an index in format 1 (before segments: one ``passages.sqlite`` per
+        generation), so ``rag ingest --reembed`` can carry them over; None for any other index."""
+        try:
+            gen = self.current_dir()
+            data = json.loads((gen / "manifest.json").read_text())
+        except (IndexError_, OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("format") != 1:
+            return None
+        try:
+            con = sqlite3.connect(f"file:{gen / 'passages.sqlite'}?mode=ro", uri=True)
+            try:
+                rows = con.execute("SELECT doc_id, path, title, date, source, dateline, caption, body_start, "
+                                   "content_hash, text FROM documents").fetchall()
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            raise IndexError_(f"index at {printable(gen)} is corrupt ({printable(exc)}); "
+                              "run `rag ingest --rebuild`") from None
+        return {row[0]: segment.document_from_row(row) for row in rows}
 
     def verify(self) -> int:
         """Compare every byte of every file of the current generation with its checksum (what a
@@ -468,7 +493,8 @@ def _read_manifest(gen: Path) -> tuple[Manifest, tuple[SegmentRef, ...]]:
                           "run `rag ingest --rebuild`") from None
     if manifest.format != FORMAT_VERSION:
         raise IndexError_(f"index at {printable(gen.parent)} is in format {manifest.format}, this version reads "
-                          f"{FORMAT_VERSION}; run `rag ingest --rebuild` (the embedding cache spares re-embedding)")
+                          f"{FORMAT_VERSION}; run `rag ingest --reembed` to carry its articles over (the embedding "
+                          "cache spares most of the work) or `rag ingest --rebuild` to start over")
     return manifest, refs
 
 

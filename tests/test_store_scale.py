@@ -318,3 +318,31 @@ def test_a_damaged_page_met_after_load_is_the_rebuild_error(tmp_path: Path, docs
     with pytest.raises(IndexError_, match="corrupt.*rag ingest --rebuild"):
         list(snap.passages)
         [snap.documents[d].text for d in snap.documents]
+
+
+def test_reembed_carries_an_index_of_the_format_before_segments_over(tmp_path: Path, seeds_dir: Path) -> None:
+    """Format 1 kept one passages.sqlite per generation; ``--reembed`` reads its articles and writes them anew."""
+    import sqlite3
+
+    root = tmp_path / "index"
+    gen = root / "gen-00000000000000000001"
+    gen.mkdir(parents=True)
+    (gen / "manifest.json").write_text(json.dumps({
+        "embedder": "fake:old", "dimension": 64, "chunk_chars": 500, "documents": 1, "passages": 1, "sentences": 2,
+        "created": 0.0, "versions": {}, "format": 1, "chunker": "2", "files": {}}))
+    con = sqlite3.connect(gen / "passages.sqlite")
+    con.execute("CREATE TABLE documents (doc_id TEXT PRIMARY KEY, path TEXT, title TEXT, date TEXT, source TEXT, "
+                "dateline TEXT, caption TEXT, body_start INTEGER, content_hash TEXT, text TEXT)")
+    con.execute("INSERT INTO documents VALUES ('eigen', '/elsewhere/eigen.txt', 'Eigen', '2020-09', 'dpa', NULL, "
+                "NULL, 0, 'h', 'Ein eigener Artikel über Minsk. Er hat zwei Sätze.')")
+    con.commit()
+    con.close()
+    (root / "CURRENT").write_text(gen.name + "\n")
+    store = Store(root)
+    with pytest.raises(IndexError_, match="format 1.*--reembed"):
+        store.load()
+    report = Ingestor(store, embedder()).ingest([seeds_dir], reembed=True)
+    snap = store.load()
+    assert "eigen" in snap.documents and snap.documents["eigen"].source == "dpa"
+    assert len(snap.documents) == 6 and len(report.added) == 5 and report.passages_embedded == len(snap.passages)
+    assert not gen.exists(), "the old generation was collected"
