@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from embeddings.embedder import Embedder
+from rag.backend import IndexSnapshot, IndexStore
 from rag.chunk import CHUNKER_VERSION, chunk_document
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError, RagError, printable, safe_name
 from rag.parse import iter_files, parse_file
 from rag.segment import Batch, DocRecord
-from rag.snapshot import Documents
-from rag.store import Manifest, Snapshot, Store
+from rag.store import Manifest
 from rag.types import Document
 
 Progress = Callable[[int, int], None]
@@ -79,7 +79,7 @@ class Ingestor:
     is known (before anything is embedded); the same lines are in the report.
     """
 
-    def __init__(self, store: Store, embedder: Embedder, chunk_chars: int = 500,
+    def __init__(self, store: IndexStore, embedder: Embedder, chunk_chars: int = 500,
                  progress: Progress | None = None, cache: EmbeddingCache | None = None,
                  notify: Notify | None = None) -> None:
         self.store = store
@@ -89,13 +89,13 @@ class Ingestor:
         self.cache = cache
         self.notify = notify
 
-    def _same_chunks(self, previous: Snapshot | None) -> bool:
+    def _same_chunks(self, previous: IndexSnapshot | None) -> bool:
         """Old passages are reusable only if the same chunker with the same size made them, and the same embedder."""
         return (previous is not None and previous.manifest.chunk_chars == self.chunk_chars
                 and previous.manifest.chunker == CHUNKER_VERSION
                 and previous.manifest.embedder == self.embedder.model_id)
 
-    def _previous(self, rebuild: bool, reembed: bool = False) -> tuple[Snapshot | None, Mapping[str, Document]]:
+    def _previous(self, rebuild: bool, reembed: bool = False) -> tuple[IndexSnapshot | None, Mapping[str, Document]]:
         """The index to update and its articles. One built by another embedder is refused unless
         ``reembed`` asks to keep its articles and embed them all again; with ``reembed``, an index
         of the format before segments gives its articles to be written anew (no index to update
@@ -178,7 +178,7 @@ class Ingestor:
             out.append((resolved, dataclasses.replace(doc, path=str(f.absolute()))))
         return out
 
-    def _write(self, new_docs: dict[str, Document], kept: dict[str, Document], previous: Snapshot | None,
+    def _write(self, new_docs: dict[str, Document], kept: dict[str, Document], previous: IndexSnapshot | None,
                same_chunks: bool, report: IngestReport, started: float) -> IngestReport:
         """Write what changed as a new generation: the added and updated articles as a segment, the
         removed and updated ones struck from theirs. Without an index to update, or when its chunks
@@ -263,8 +263,9 @@ class Ingestor:
 
 def _records(documents: Mapping[str, Document]) -> dict[str, DocRecord]:
     """Id, path and content hash of indexed articles; a stored index gives them without reading texts."""
-    if isinstance(documents, Documents):
-        return documents.records()
+    records = getattr(documents, "records", None)
+    if callable(records):
+        return records()
     return {d: DocRecord(d, doc.path, doc.content_hash) for d, doc in documents.items()}
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from rag.answer_kind import Preference
-from rag.store import Snapshot
+from rag.backend import IndexSnapshot
 from rag.textnorm import tokens
 from rag.types import Evidence, Hit, Passage, Sentence
 
@@ -61,7 +61,7 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[flo
 class Retriever:
     """Searches one index snapshot; the embedder is passed in, never created here."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, candidates: int = 50,
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, candidates: int = 50,
                  lexical_scale: float = 0.5, sentence_scan_max: int = SENTENCE_SCAN_MAX) -> None:
         self.snapshot = snapshot
         self.sentence_scan_max = sentence_scan_max

@@ -59,6 +59,8 @@ class Settings:
     """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
     ui_timeout_s: float = 120.0
     """The chat app stops an answer (and frees the model) after this many seconds."""
+    store_url: str = field(default="", repr=False)
+    """``postgresql://…``: keep the index in PostgreSQL with pgvector (``rag.pgstore``) instead of ``index_dir``."""
 
     @property
     def models_dir(self) -> Path:

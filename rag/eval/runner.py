@@ -13,12 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rag.backend import IndexSnapshot
 from rag.errors import InputError, RagError
 from rag.eval import metrics
 from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
 from rag.pipeline import Assistant, standalone_query
 from rag.settings import Settings
-from rag.store import Snapshot
 from rag.textnorm import numbers
 from rag.types import Answer, Document, Turn
 
@@ -86,7 +86,7 @@ def qa_dataset(name: str, settings: Settings, embedder: Any) -> tuple[str, list[
     return Path(name).stem, load_qa(Path(name)), settings
 
 
-def gold_passages(item: QAItem, snap: Snapshot) -> set[int]:
+def gold_passages(item: QAItem, snap: IndexSnapshot) -> set[int]:
     """Passages that contain (or overlap) a gold support quote."""
     out = set()
     for doc_id, quote in item.support:
@@ -164,7 +164,7 @@ def citation_totals(verdicts: list[dict[str, Any]], support: list[dict[str, bool
 
 def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Judge], items: list[QAItem],
               retrieval_only: bool, progress: bool = True, ablate: Sequence[str] = ()) -> list[Row]:
-    snap: Snapshot = retriever.snapshot
+    snap: IndexSnapshot = retriever.snapshot
     numbers_in_corpus = corpus_numbers(snap.documents)
     rows = []
     for i, item in enumerate(items):
