@@ -35,6 +35,9 @@ EF_SEARCH = 96
 """Matches ``embeddings.index.EF_SEARCH``; raised to the number of candidates asked for, since
 pgvector's HNSW returns at most ``hnsw.ef_search`` rows."""
 BLOCK = 2048
+MARGIN = 16
+"""Candidates fetched beyond the ``k`` asked for: the database orders by the query rounded to
+float16, the rescoring here by the float32 query, so the last few places may differ."""
 
 
 class Reader:
@@ -281,10 +284,11 @@ class PgPassageIndex:
         ids = np.full((len(q), k), -1, np.int64)
         g = self.listing.generation
         d = self.dimension
+        wide = k + max(MARGIN, k // 4)
         for i, vector in enumerate(q):
             rows = self.reader.nearest(
                 f"SELECT pid, embedding FROM passages WHERE dim = {d} AND {live()} "
-                f"ORDER BY embedding::halfvec({d}) <#> %s::halfvec({d}) LIMIT %s", (g, g, vector, k), k)
+                f"ORDER BY embedding::halfvec({d}) <#> %s::halfvec({d}) LIMIT %s", (g, g, vector, wide), wide)
             if not rows:
                 continue
             dense = self.listing.dense(np.array([r[0] for r in rows], np.int64))
