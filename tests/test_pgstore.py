@@ -9,6 +9,7 @@ per session as an unprivileged user when the tests run as root (``rag.pgserver``
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -256,3 +257,34 @@ def test_build_retriever_reads_postgres(pg_url: str, monkeypatch: pytest.MonkeyP
 def test_a_bad_url_is_a_clear_error() -> None:
     with pytest.raises(IndexError_, match="cannot connect"):
         PgStore(f"postgresql://nobody@127.0.0.1:{pgserver.free_port()}/rag").load()
+
+
+def test_store_compare_reports_both_backends(pg_url: str, tmp_path: Path) -> None:
+    from rag.eval import store_compare
+
+    xquad = tmp_path / "xquad"
+    xquad.mkdir()
+    passages = [{"id": f"p{i}", "title": t, "text": text} for i, (t, text) in enumerate([
+        ("Minsk", "Lukaschenko gewann die Wahl in Minsk mit 80,1 Prozent."),
+        ("Moskau", "Putin versprach Lukaschenko in Sotschi einen Kredit über 1,5 Milliarden Dollar."),
+        ("Vilnius", "Tichanowskaja reiste nach Vilnius aus."),
+    ])]
+    questions = [{"id": "q0", "question_en": "What share did Lukashenko win in Minsk?", "gold_passage_id": "p0",
+                  "answers": ["80,1 Prozent"]},
+                 {"id": "q1", "question_en": "Which loan did Putin promise in Sochi?", "gold_passage_id": "p1",
+                  "answers": ["1,5 Milliarden Dollar"]}]
+    (xquad / "xquad_de_passages.dev.jsonl").write_text("\n".join(json.dumps(p) for p in passages))
+    (xquad / "xquad_en_de_questions.dev.jsonl").write_text("\n".join(json.dumps(q) for q in questions))
+    out = tmp_path / "compare.json"
+    status = store_compare.main(["--store-url", pg_url, "--seeds", str(SEEDS), "--xquad-dir", str(xquad),
+                                 "--out", str(out)], embedder=JitteredEmbedder())
+    report = json.loads(out.read_text())
+    assert status == 0 and report["within_tolerance"]
+    assert report["xquad"]["questions"] == 2 and report["seeds"]["questions"] > 10
+    for dataset in ("seeds", "xquad"):
+        assert report[dataset]["embedded"]["fused"] == report[dataset]["postgres"]["fused"]
+        assert report["recall@5_gap"][dataset] == 0.0
+    assert report["xquad"]["postgres"]["fused"]["recall@1"] == 1.0
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute("DROP SCHEMA rag_compare_seeds CASCADE")
+        con.execute("DROP SCHEMA rag_compare_xquad CASCADE")

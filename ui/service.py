@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from embeddings.embedder import Embedder
+from rag.backend import IndexStore
 from rag.errors import InputError, ModelMissingError, RagError
 from rag.generate import GenerationStats, Generator, Message
 from rag.ingest import Ingestor, IngestReport
@@ -23,7 +24,6 @@ from rag.pipeline import Assistant, Event
 from rag.prompt import LANGUAGE_NAMES
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Store
 from rag.types import Document, Turn
 
 Progress = Callable[[int, int], None]
@@ -174,8 +174,10 @@ class ChatService:
         return self._guard
 
     @property
-    def store(self) -> Store:
-        return Store(self.settings.index_path)
+    def store(self) -> IndexStore:
+        from rag.factory import build_store
+
+        return build_store(self.settings)
 
     @property
     def library(self) -> Path:
