@@ -10,7 +10,8 @@ write; the snapshot numbers its live passages 0..n-1 in that order, as ``rag.sna
 segment rows, so ties break the same way in both backends.
 
 What ranks stays in numpy, on the same float16 values the embedded store keeps: HNSW (pgvector,
-inner product) picks the candidate passages and their vectors are rescored here against the
+inner product) picks the candidate passages (its iterative scan, relaxed order, skips rows of
+other generations until enough are found) and their vectors are rescored here against the
 float32 query; BM25 uses ``rag.lexical.Lexical`` on postings fetched per term. Postings were
 preferred to BM25 in SQL because the arithmetic must be ``Lexical``'s float32 to rank
 identically, and one indexed read per query term costs about a millisecond on loopback.
@@ -55,6 +56,8 @@ class Reader:
     def nearest(self, sql: str, args: tuple[object, ...], k: int) -> list[tuple[Any, ...]]:
         ef = max(EF_SEARCH, k)
         with self.lock:
+            if self._ef is None:  # pgvector 0.8: go on past rows of other generations until k are found
+                self.connection.execute("SET hnsw.iterative_scan = relaxed_order")
             if self._ef != ef:
                 self.connection.execute("SELECT set_config('hnsw.ef_search', %s, false)", (str(min(ef, 1000)),))
                 self._ef = ef
