@@ -203,8 +203,9 @@ def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     from rag.factory import build_store
 
-    checked = build_store(settings).verify()
-    print(f"index ok: {checked / 1e6:.1f} MB checked")
+    store = build_store(settings)
+    checked = store.verify()
+    print(f"index ok: {checked} rows checked" if settings.store_url else f"index ok: {checked / 1e6:.1f} MB checked")
     return 0
 
 

@@ -288,3 +288,25 @@ def test_store_compare_reports_both_backends(pg_url: str, tmp_path: Path) -> Non
     with psycopg.connect(pg_url, autocommit=True) as con:
         con.execute("DROP SCHEMA rag_compare_seeds CASCADE")
         con.execute("DROP SCHEMA rag_compare_xquad CASCADE")
+
+
+def test_search_finds_k_passages_past_rows_of_other_generations(store: PgStore) -> None:
+    emb = FakeEmbedder()
+    ingestor = Ingestor(store, emb)
+    pinned = []
+    for round_ in range(4):  # each round replaces every article; the pins keep the old rows in the table
+        ingestor.ingest_documents([article(f"d{i}", f"Report {i} round {round_} on Minsk and Moscow.")
+                                   for i in range(30)])
+        pinned.append(store.load())
+    for snap in pinned:  # a table this small would be scanned; make the planner take the HNSW index
+        snap.reader.connection.execute("SET enable_seqscan = off")
+    latest = pinned[-1]
+    plan = latest.reader.connection.execute(
+        "EXPLAIN SELECT pid FROM passages WHERE dim = 64 AND born <= 4 AND (dead IS NULL OR dead > 4) "
+        "ORDER BY embedding::halfvec(64) <#> %s::halfvec(64) LIMIT 25", (emb.embed_queries(["Minsk"])[0],)).fetchall()
+    assert "passages_hnsw_64" in " ".join(r[0] for r in plan)
+    scores, ids = latest.passage_index.search(emb.embed_queries(["Minsk"]), 25)
+    assert (ids[0] >= 0).all() and len(set(ids[0].tolist())) == 25
+    assert all("round 3" in latest.passages[int(i)].text for i in ids[0])
+    old_scores, old_ids = pinned[0].passage_index.search(emb.embed_queries(["Minsk"]), 25)
+    assert all("round 0" in pinned[0].passages[int(i)].text for i in old_ids[0])
