@@ -15,7 +15,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from rag.bench.args import add_arguments as add_bench_arguments
-from rag.errors import RagError, printable, safe_name
+from rag.errors import RagError, json_text, printable, safe_name, terminal_text
 from rag.settings import Settings
 
 DEFAULT_SEEDS = Path("seeds")
@@ -164,6 +164,8 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
     from rag.factory import build_embed_cache, build_embedder, build_store
     from rag.ingest import Ingestor, tqdm_progress
 
@@ -172,15 +174,20 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     store.check_writable()  # before a model is loaded or anything embedded
 
     def say(line: str) -> None:  # skipped files and id collisions, as soon as they are known
-        print(line, file=sys.stderr, flush=True)
+        tqdm.write(line, file=sys.stderr)  # above a bar that is being drawn, not inside it
 
+    # One bar per stage, each shown only when there is work: a 30 MB file shows progress while it
+    # is read and split into passages, not only while it is embedded.
+    reading, chunking = tqdm_progress("reading", "B", scale=True), tqdm_progress("chunking", "char", scale=True)
     progress = tqdm_progress("embedding")
-    ingestor = Ingestor(store, build_embedder(settings), settings.chunk_chars,
-                        progress=progress, cache=build_embed_cache(settings), notify=say)
+    ingestor = Ingestor(store, build_embedder(settings), settings.chunk_chars, progress=progress,
+                        cache=build_embed_cache(settings), notify=say, read_progress=reading,
+                        chunk_progress=chunking)
     try:
         report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove, reembed=args.reembed)
     finally:
-        progress.close()  # an error line must not be followed by the bar's last redraw
+        for bar in (reading, chunking, progress):
+            bar.close()  # an error line must not be followed by a bar's last redraw
     print(printable(report.summary()))
     return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
 
@@ -210,24 +217,24 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     for event in assistant.stream(args.question):
         if isinstance(event, Token) and not args.json:
             streamed.append(event.text)
-            print(event.text, end="", flush=True)
+            print(terminal_text(event.text), end="", flush=True)
         elif isinstance(event, Retrieved) and not args.json:
             print(f"[{len(event.evidence)} source sentences retrieved]", file=sys.stderr, flush=True)
         elif isinstance(event, Done):
             answer = event.answer
     assert answer is not None
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        print(json_text(json.dumps(answer.to_json(), ensure_ascii=False, indent=2)))
         return 0
     if streamed:
         print()
     if answer.answer.strip() != "".join(streamed).strip():
-        print(f"\nChecked answer: {answer.answer}")
+        print(f"\nChecked answer: {terminal_text(answer.answer)}")
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
         meta = ", ".join(x for x in (c.date, c.source) if x)
-        print(f"[{c.n}] {c.doc_id} | {c.title} ({meta})\n    „{c.quote}“")
+        print(f"[{c.n}] {printable(c.doc_id)} | {printable(c.title)} ({printable(meta)})\n    „{printable(c.quote)}“")
     t = answer.timings
     ft = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
     tps = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import mmap
 import os
 import sys
 import time
@@ -34,6 +35,8 @@ Notify = Callable[[str], None]
 # Cached vectors are fetched and previous vectors copied in blocks of this many rows,
 # so no temporary ever holds all of them at once.
 _BLOCK = 2048
+EMBED_BATCH = 32
+"""Texts per call of the embedder; its vectors go straight to their rows, then the batch is dropped."""
 
 
 @dataclass
@@ -76,17 +79,25 @@ class Ingestor:
 
     ``notify`` receives one line per skipped or failed file and per id collision as soon as it
     is known (before anything is embedded); the same lines are in the report.
+
+    Progress, each ``(done, total)`` and only when there is work: ``read_progress`` in bytes of
+    the files read, ``chunk_progress`` in characters of the new texts split into passages (also
+    inside one long text, about every ``rag.chunk.PROGRESS_STEP`` characters), ``progress`` in
+    distinct texts embedded (cached ones count as done from the start).
     """
 
     def __init__(self, store: Store, embedder: Embedder, chunk_chars: int = 500,
                  progress: Progress | None = None, cache: EmbeddingCache | None = None,
-                 notify: Notify | None = None) -> None:
+                 notify: Notify | None = None, read_progress: Progress | None = None,
+                 chunk_progress: Progress | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.progress = progress
         self.cache = cache
         self.notify = notify
+        self.read_progress = read_progress
+        self.chunk_progress = chunk_progress
 
     def _same_chunks(self, previous: Snapshot | None) -> bool:
         """Old passages are reusable only if the same chunker with the same size made them, and the same embedder."""
@@ -120,7 +131,8 @@ class Ingestor:
             report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
             for doc in docs:
                 _sort_into(report, doc, old.get(doc.doc_id), same_chunks)
-            snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), previous, report)
+            prior, previous = _Prior.of(previous), None  # _build lets go of its parts once copied
+            snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), prior, report)
             return self._write(snapshot, report, started, force=not same_chunks)
 
     def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None,
@@ -152,13 +164,22 @@ class Ingestor:
                 _sort_into(report, doc, old_docs.get(doc_id), same_chunks)
                 keep[doc_id] = doc
             reuse = set(report.unchanged) | (set(keep) - set(new_docs) if same_chunks else set())
-            snapshot = self._build(keep, reuse, previous, report)
-            return self._write(snapshot, report, started, force=previous is None or not same_chunks)
+            fresh = previous is None
+            prior, previous = _Prior.of(previous), None  # _build lets go of its parts once copied
+            snapshot = self._build(keep, reuse, prior, report)
+            return self._write(snapshot, report, started, force=fresh or not same_chunks)
 
     def _parse(self, files: list[Path], report: IngestReport) -> list[tuple[Path, Document]]:
         """Each readable article with its resolved path; the others go to ``report.failed``."""
         out: list[tuple[Path, Document]] = []
-        for f in files:
+        sizes = [_size(f) for f in files] if self.read_progress else []
+        total, done = sum(sizes), 0
+        if self.read_progress and total:
+            self.read_progress(0, total)
+        for i, f in enumerate(files):
+            if self.read_progress and total and i:
+                done += sizes[i - 1]
+                self.read_progress(done, total)
             why = None
             if not _utf8(str(f)):
                 why = "the file name is not valid UTF-8; rename the file to index it"
@@ -173,6 +194,8 @@ class Ingestor:
                 continue
             resolved = _resolve(f) or f.absolute()
             out.append((resolved, dataclasses.replace(doc, path=str(f.absolute()))))
+        if self.read_progress and total:
+            self.read_progress(total, total)
         return out
 
     def _write(self, snapshot: Snapshot, report: IngestReport, started: float, force: bool) -> IngestReport:
@@ -182,105 +205,135 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _build(self, docs: dict[str, Document], reuse: set[str], previous: Snapshot | None,
+    def _build(self, docs: dict[str, Document], reuse: set[str], prior: _Prior | None,
                report: IngestReport) -> Snapshot:
-        """The new snapshot. Vectors go straight into two preallocated float32 matrices (passages,
-        sentences): reused ones copied from the previous generation block by block, new ones
-        scattered in as each embedding batch returns; the passage matrix is dropped once FAISS
-        holds its copy."""
+        """The new snapshot, built so that every vector is held about once.
+
+        Passages first: reused vectors are copied from the previous generation (whose index is
+        then freed), new ones embedded batch by batch straight into their rows of a preallocated
+        float32 matrix, which FAISS copies once and which is then dropped. Sentences next, into the
+        matrix that is written to disk: reused rows copied from the previous generation (its
+        memory-mapped pages released as they are copied), a sentence whose text is also a new
+        passage takes that passage's vector from the new index, the others are embedded.
+        """
         passages: list[Passage] = []
         sentence_ids: list[tuple[int, ...]] = []
         copy_p: list[int] = []  # new passage id -> old passage id, for reused documents
         copy_p_old: list[int] = []
         copy_s: list[int] = []
         copy_s_old: list[int] = []
-        to_embed: dict[str, list[int]] = {}  # text -> rows (passage rows, then sentence rows offset by n_p later)
         new_p: list[int] = []
         new_s: list[int] = []
         old_by_doc: dict[str, list[Passage]] = {}
-        if previous is not None and reuse:
-            for p in previous.passages:
+        if prior is not None and reuse:
+            for p in prior.passages:
                 if p.doc_id in reuse:
                     old_by_doc.setdefault(p.doc_id, []).append(p)
+        chunk_total = sum(len(d.text) for i, d in docs.items() if prior is None or i not in reuse)
+        chunked = 0
+        if self.chunk_progress and chunk_total:
+            self.chunk_progress(0, chunk_total)
         n_s = 0
         for doc_id in sorted(docs):
             doc = docs[doc_id]
-            if previous is not None and doc_id in reuse:
+            if prior is not None and doc_id in reuse:
                 for p in old_by_doc.get(doc_id, []):
                     copy_p.append(len(passages))
                     copy_p_old.append(p.passage_id)
-                    old_sids = previous.sentence_ids[p.passage_id]
+                    old_sids = prior.sentence_ids[p.passage_id]
                     copy_s.extend(range(n_s, n_s + len(old_sids)))
                     copy_s_old.extend(old_sids)
                     _append(passages, sentence_ids, p, n_s)
                     n_s += len(p.sentences)
             else:
-                for p in chunk_document(doc, self.chunk_chars):
+                for p in chunk_document(doc, self.chunk_chars, progress=self._chunk_tick(chunked, chunk_total)):
                     new_p.append(len(passages))
                     new_s.extend(range(n_s, n_s + len(p.sentences)))
                     _append(passages, sentence_ids, p, n_s)
                     n_s += len(p.sentences)
+                chunked += len(doc.text)
+        del old_by_doc
+        if prior is not None:
+            prior.passages, prior.sentence_ids = [], []
         dim = self.embedder.dimension
         n_p = len(passages)
-        p_mat = np.empty((n_p, dim), np.float32)
-        s_mat = np.empty((n_s, dim), np.float32)
-        if previous is not None:
-            for a in range(0, len(copy_p), _BLOCK):
-                rows = np.asarray(copy_p_old[a:a + _BLOCK], dtype=np.int64)
-                p_mat[copy_p[a:a + _BLOCK]] = previous.passage_index.vectors(rows)
-            for a in range(0, len(copy_s), _BLOCK):
-                s_mat[copy_s[a:a + _BLOCK]] = previous.sentence_vectors[copy_s_old[a:a + _BLOCK]]
+        p_texts: dict[str, list[int]] = {}  # text -> its rows
         for row in new_p:
-            to_embed.setdefault(passages[row].text, []).append(row)
+            p_texts.setdefault(passages[row].text, []).append(row)
+        s_texts: dict[str, list[int]] = {}
         flat_sents = [s for p in passages for s in p.sentences] if new_s else []
         for row in new_s:
-            to_embed.setdefault(flat_sents[row].text, []).append(n_p + row)
+            s_texts.setdefault(flat_sents[row].text, []).append(row)
         del flat_sents
+        from_index = [(p_texts[t][0], rows) for t, rows in s_texts.items() if t in p_texts]
+        for t in [t for t in s_texts if t in p_texts]:
+            del s_texts[t]
+        meter = _Meter(self.progress, len(p_texts) + len(s_texts))
 
-        def put(rows: list[int], vector: np.ndarray, p_mat: np.ndarray = p_mat, s_mat: np.ndarray = s_mat) -> None:
-            for r in rows:
-                if r < n_p:
-                    p_mat[r] = vector
-                else:
-                    s_mat[r - n_p] = vector
-
-        self._embed_into(to_embed, put, report)
-        del put, to_embed
-        report.passages_embedded = len(new_p)
-        report.sentences_embedded = len(new_s)
+        p_mat = np.empty((n_p, dim), np.float32)
+        if prior is not None and prior.index is not None:
+            for a in range(0, len(copy_p), _BLOCK):
+                old_ids = np.asarray(copy_p_old[a:a + _BLOCK], dtype=np.int64)
+                p_mat[copy_p[a:a + _BLOCK]] = prior.index.vectors(old_ids)
+            prior.index = None  # the previous index is freed here, before the new one is built
+        self._embed_into(p_texts, p_mat, report, meter)
+        del p_texts
         index = FaissIndex.for_size(n_p, dim)
         if passages:
             index.add(np.arange(n_p, dtype=np.int64), p_mat)
         del p_mat
+
+        s_mat = np.empty((n_s, dim), np.float32)
+        if prior is not None and prior.sentences is not None:
+            for a in range(0, len(copy_s), _BLOCK):
+                old_rows = copy_s_old[a:a + _BLOCK]
+                s_mat[copy_s[a:a + _BLOCK]] = prior.sentences[old_rows]
+                _release_pages(prior.sentences, min(old_rows), max(old_rows) + 1)
+            prior.sentences = None
+        for a in range(0, len(from_index), _BLOCK):
+            block = from_index[a:a + _BLOCK]
+            vectors = index.vectors(np.asarray([p_row for p_row, _ in block], dtype=np.int64))
+            for (_, rows), vector in zip(block, vectors, strict=True):
+                s_mat[rows] = vector
+        self._embed_into(s_texts, s_mat, report, meter)
+        report.passages_embedded = len(new_p)
+        report.sentences_embedded = len(new_s)
         manifest = Manifest(
             embedder=self.embedder.model_id, dimension=dim, chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION,
             documents=len(docs), passages=n_p, sentences=n_s, created=time.time(), versions=library_versions(),
         )
         return Snapshot(manifest, dict(docs), passages, sentence_ids, index, s_mat)
 
-    def _embed_into(self, targets: dict[str, list[int]], put: Callable[[list[int], np.ndarray], None],
-                    report: IngestReport, batch: int = 32) -> None:
-        """Embed each distinct text of ``targets`` once (cached ones reused) and ``put`` its vector
-        into its rows as soon as it is known.
+    def _chunk_tick(self, before: int, total: int) -> Callable[[int], None] | None:
+        """``chunk_document``'s progress callback for one document, counted after ``before`` characters."""
+        report = self.chunk_progress
+        if report is None or not total:
+            return None
+        return lambda done: report(before + done, total)
 
-        Batches are formed after sorting all missing texts by length, so padding stays small;
+    def _embed_into(self, targets: dict[str, list[int]], out: np.ndarray, report: IngestReport,
+                    meter: _Meter, batch: int = EMBED_BATCH) -> None:
+        """Embed each distinct text of ``targets`` once (cached ones reused) and write its vector
+        into its rows of ``out`` as soon as it is known.
+
+        Batches are formed after sorting the missing texts by length, so padding stays small;
         each finished batch goes into the cache at once, so an interrupted run loses at most one.
         """
         if not targets:
             return
-        unique = list(targets)
         model = self.embedder.model_id
         dim = self.embedder.dimension
         done: set[str] = set()
         if self.cache is not None:
+            unique = list(targets)
             for a in range(0, len(unique), _BLOCK):
                 for text, vec in self.cache.get(model, unique[a:a + _BLOCK], dim).items():
-                    put(targets[text], vec)
+                    out[targets[text]] = vec
                     done.add(text)
-        report.cached = len(done)
-        missing = sorted((t for t in unique if t not in done), key=len)
-        if self.progress:
-            self.progress(len(done), len(unique))
+        report.cached += len(done)
+        meter.add(len(done))
+        missing = sorted((t for t in targets if t not in done), key=len)
+        del done
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
             vectors = np.asarray(self.embedder.embed_documents(chunk), dtype=np.float32)
@@ -290,10 +343,60 @@ class Ingestor:
             if self.cache is not None:
                 self.cache.put(model, chunk, vectors)
             for text, vec in zip(chunk, vectors, strict=True):
-                put(targets[text], vec)
-            done.update(chunk)
-            if self.progress:
-                self.progress(len(done), len(unique))
+                out[targets[text]] = vec
+            meter.add(len(chunk))
+
+
+class _Prior:
+    """What ``_build`` copies from the previous generation. The caller hands over its only
+    reference, so each part is freed once copied: the old index is never held beside the new one."""
+
+    def __init__(self, snap: Snapshot) -> None:
+        self.passages: list[Passage] = snap.passages
+        self.sentence_ids: list[tuple[int, ...]] = snap.sentence_ids
+        self.index: FaissIndex | None = snap.passage_index
+        self.sentences: np.ndarray | None = snap.sentence_vectors
+
+    @classmethod
+    def of(cls, snap: Snapshot | None) -> _Prior | None:
+        return None if snap is None else cls(snap)
+
+
+class _Meter:
+    """Counts distinct texts done across the passage and the sentence pass, for one progress bar."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self.progress and self.total:
+            self.progress(self.done, self.total)
+
+
+def _release_pages(array: np.ndarray, start: int, stop: int) -> None:
+    """Rows ``start:stop`` of a read-only, memory-mapped ``array`` are not needed again: their pages
+    leave this process's resident memory (they stay in the page cache, so reading them again is
+    correct, only slower). Does nothing for an array in ordinary memory."""
+    mapped = array.base
+    while mapped is not None and not isinstance(mapped, mmap.mmap):
+        mapped = getattr(mapped, "base", None)
+    if (mapped is None or array.flags.writeable or not array.flags.c_contiguous or stop <= start
+            or not hasattr(mmap, "MADV_DONTNEED")):
+        return
+    try:
+        origin = np.frombuffer(mapped, dtype=np.uint8).ctypes.data
+        row = array.strides[0]
+        first = array.ctypes.data - origin + start * row
+        last = array.ctypes.data - origin + stop * row
+        page = mmap.PAGESIZE
+        lo, hi = first // page * page, min(len(mapped), -(-last // page) * page)
+        if hi > lo:
+            mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    except (OSError, ValueError, BufferError):
+        pass
 
 
 def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Document], roots: list[Path],
@@ -386,6 +489,13 @@ def _resolve(path: Path | str) -> Path | None:
         return None
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except (OSError, ValueError):
+        return 0
+
+
 def _exists(path: str) -> bool:
     try:
         return Path(path).exists()
@@ -417,15 +527,18 @@ def _under(path: Path | str, roots: list[Path]) -> bool:
 class _Bar:
     """The progress callback of ``tqdm_progress``; ``close()`` ends the bar (also after an error)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, unit: str = "text", scale: bool = False) -> None:
         self.label = label
+        self.unit = unit
+        self.scale = scale
         self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=total, initial=done, desc=self.label, unit="text", file=sys.stderr, leave=True)
+            self.bar = tqdm(total=total, initial=done, desc=self.label, unit=self.unit, unit_scale=self.scale,
+                            file=sys.stderr, leave=True)
         self.bar.update(done - self.bar.n)
         if done >= total:
             self.close()
@@ -435,10 +548,11 @@ class _Bar:
             self.bar.close()
 
 
-def tqdm_progress(label: str) -> _Bar:
-    """A progress callback drawing a tqdm bar with texts/s and an ETA on stderr.
+def tqdm_progress(label: str, unit: str = "text", scale: bool = False) -> _Bar:
+    """A progress callback drawing a tqdm bar with its rate and an ETA on stderr, counting ``unit``
+    (``scale``: with k/M prefixes, for bytes and characters).
 
     The first call may already count texts (found in the embedding cache); they are the bar's
     starting point, so the rate and ETA reflect only the texts embedded now.
     """
-    return _Bar(label)
+    return _Bar(label, unit, scale)

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rag.errors import InputError, RagError
+from rag.errors import InputError, RagError, printable
 from rag.eval import metrics
 from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
 from rag.pipeline import Assistant, standalone_query
@@ -479,7 +479,8 @@ def print_table(report: dict[str, Any]) -> None:
                 else:
                     ok = r.get("correct") if r["answerable"] else r.get("refused")
                 mark = "ok " if ok else "BAD"
-                print(f"  {mark} {r['id']:<5} {r['question'][:60]:<60} | {r['answer'][:70]}", file=out)
+                print(f"  {mark} {printable(r['id']):<5} {printable(r['question'][:60]):<60} | "
+                      f"{printable(r['answer'][:70])}", file=out)
         for k, v in section["totals"].items():
             if k != "by_kind":
                 print(f"  {k}: {_fmt(v)}", file=out)
