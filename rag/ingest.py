@@ -37,6 +37,10 @@ Notify = Callable[[str], None]
 _BLOCK = 2048
 EMBED_BATCH = 32
 """Texts per call of the embedder; its vectors go straight to their rows, then the batch is dropped."""
+EMBED_MAX_CHARS = 32_000
+"""The embedder sees at most this much of a text. Its model reads 2,048 tokens (about 9,000 characters
+of German), so the vector is the same; a 30 MB text without a sentence boundary (one passage) would
+otherwise be tokenized whole before being truncated."""
 
 
 @dataclass
@@ -336,7 +340,8 @@ class Ingestor:
         del done
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
-            vectors = np.asarray(self.embedder.embed_documents(chunk), dtype=np.float32)
+            vectors = np.asarray(self.embedder.embed_documents([t[:EMBED_MAX_CHARS] for t in chunk]),
+                                 dtype=np.float32)
             if vectors.shape != (len(chunk), dim):
                 raise ModelError(f"the embedder returned vectors of shape {vectors.shape} for {len(chunk)} texts, "
                                  f"expected ({len(chunk)}, {dim})")

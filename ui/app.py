@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,8 +209,27 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, servic
             log.error("warm-up failed", exc_info=exc)
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)
+    # Gradio's own start-up probe gives the server 3 s to answer and then refuses to start, which a
+    # loaded machine can miss; without blocking (tests, benches), wait for it patiently instead.
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, head=render.CLICK_SCRIPT,
                 css=render.CSS, show_error=False, quiet=not block, auth=auth,
                 auth_message="Sign in with the login set in RAG_UI_AUTH.", ssr_mode=False,
-                app_kwargs={"middleware": [Middleware(AuthGate)]})
+                app_kwargs={"middleware": [Middleware(AuthGate)]}, _frontend=block)
+    if not block:
+        wait_until_up(demo.local_url)
     return demo
+
+
+def wait_until_up(url: str, timeout_s: float = 300.0) -> None:
+    """Return once the server at ``url`` answers anything; ``RuntimeError`` after ``timeout_s``."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            httpx.head(url, timeout=10.0)
+            return
+        except httpx.HTTPError as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app at {url} did not answer within {timeout_s:g} s ({exc})") from None
+            time.sleep(0.2)
