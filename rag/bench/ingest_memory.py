@@ -22,6 +22,7 @@ not used, so every text is embedded once.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import random
@@ -180,8 +181,10 @@ def child(args: argparse.Namespace) -> int:
     stages = Stages()
     store = Store(Path(args.index))
     started = time.perf_counter()
+    stage_progress = {"read_progress": stages.callback("reading"), "chunk_progress": stages.callback("chunking")}
+    accepted = inspect.signature(Ingestor).parameters  # older code (for a before/after) has no stage progress
     ingestor = Ingestor(store, embedder, chunk_chars, progress=stages.callback("embedding"),
-                        read_progress=stages.callback("reading"), chunk_progress=stages.callback("chunking"))
+                        **{k: v for k, v in stage_progress.items() if k in accepted})
     report = ingestor.ingest([Path(p) for p in args.files])
     seconds = time.perf_counter() - started
     stats = stages.finish()
