@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from rag.eval.calibration import Pair, Question, label, table
+from rag.eval.calibration import Pair, Question, auc, label, table
 from rag.generate import Message, YesNoScorer
 from rag.judge import LlmAnswerJudge
 from tests.fakes import ScriptedGenerator
@@ -61,3 +61,12 @@ def test_the_table_counts_precision_and_recall_per_threshold() -> None:
     assert abs(rows[0.5]["precision"] - 2 / 3) < 1e-9 and abs(rows[0.5]["recall"] - 2 / 3) < 1e-9
     assert rows[0.65]["precision"] == 1.0
     assert rows[0.95]["yes"] == 0.0 and rows[0.95]["recall"] == 0.0
+
+
+def test_auc_is_the_chance_a_positive_outscores_a_negative() -> None:
+    def pairs(scored: list[tuple[float, bool]]) -> list[Pair]:
+        return [Pair("x", str(i), "q", "a", "s", p, lab) for i, (p, lab) in enumerate(scored)]
+
+    assert auc(pairs([(0.9, True), (0.1, False)])) == 1.0
+    assert auc(pairs([(0.1, True), (0.9, False)])) == 0.0
+    assert auc(pairs([(0.5, True), (0.5, False), (0.7, True)])) == 0.75

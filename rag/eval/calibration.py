@@ -141,6 +141,15 @@ def table(pairs: Sequence[Pair], thresholds: Sequence[float] = (0.1, 0.2, 0.3, 0
     return rows
 
 
+def auc(pairs: Sequence[Pair]) -> float:
+    """The chance that a positive pair scores above a negative one (ties count half)."""
+    pos = [p.p_yes for p in pairs if p.label]
+    neg = [p.p_yes for p in pairs if not p.label]
+    if not pos or not neg:
+        return float("nan")
+    return sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
+
+
 def load(path: Path) -> list[Pair]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -169,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     pairs = load(args.pairs)
     for name in sorted({p.dataset for p in pairs}) + ["all"]:
         chosen = [p for p in pairs if name in ("all", p.dataset)]
-        print(f"{name}: {len(chosen)} pairs, {sum(p.label for p in chosen)} positive")
+        print(f"{name}: {len(chosen)} pairs, {sum(p.label for p in chosen)} positive, AUC {auc(chosen):.3f}")
         for row in table(chosen):
             print("  t={threshold:.1f}  yes {yes:.2f}  precision {precision:.3f}  recall {recall:.3f}".format(**row))
     return 0
