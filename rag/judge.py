@@ -46,17 +46,33 @@ class LlmAnswerJudge:
     own details are context, and the answer's new facts are what is read against the source.
     """
 
-    def __init__(self, generator: Generator, threshold: float = 0.5) -> None:
+    def __init__(self, generator: Generator, threshold: float = 0.5, memo: int = 256) -> None:
         self.generator = generator
         self.threshold = threshold
+        self.memo = memo
+        self._seen: dict[tuple[str, str, str], float] = {}
         self.calls = 0
 
     def __call__(self, question: str, answer: str, source: str) -> bool:
         return self.score(question, answer, source) >= self.threshold
 
     def score(self, question: str, answer: str, source: str) -> float:
-        """How likely the model's reply is yes; greedy yes/no where the generator cannot tell."""
+        """How likely the model's reply is yes; greedy yes/no where the generator cannot tell.
+
+        A verdict is a function of its prompt (``LlamaGenerator`` prefills deterministically), so the
+        last ``memo`` verdicts are kept: ``rag eval --ablate`` re-assembles each draft seven times and
+        asked the same pairs again, 19 s a question on the seeds instead of about 6.
+        """
+        key = (question, answer, source)
+        if key in self._seen:
+            return self._seen[key]
         self.calls += 1
+        if len(self._seen) >= self.memo:
+            self._seen.clear()
+        p = self._seen[key] = self._score(question, answer, source)
+        return p
+
+    def _score(self, question: str, answer: str, source: str) -> float:
         return yes_score(self.generator, ANSWER_SYSTEM, f"Question: {question}\nSource: {source}\n"
                                                         f"Answer: {answer}\n"
                                                         "Does the source give this answer to the question? "

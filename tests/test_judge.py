@@ -31,7 +31,19 @@ def test_the_judge_says_yes_from_its_threshold_up() -> None:
     assert LlmAnswerJudge(FixedScorer(0.6), threshold=0.5)("Q?", "A.", "S.")
     assert not LlmAnswerJudge(FixedScorer(0.6), threshold=0.7)("Q?", "A.", "S.")
     judge = LlmAnswerJudge(FixedScorer(0.3), threshold=0.3)
-    assert judge("Q?", "A.", "S.") and judge.score("Q?", "A.", "S.") == 0.3 and judge.calls == 2
+    assert judge("Q?", "A.", "S.") and judge.score("Q?", "A.", "S.") == 0.3
+
+
+def test_a_verdict_asked_again_is_not_asked_of_the_model_again() -> None:
+    scorer = FixedScorer(0.6)
+    judge = LlmAnswerJudge(scorer, memo=2)
+    for _ in range(3):
+        judge("Q?", "A.", "S.")
+    assert judge.calls == 1 and len(scorer.scored) == 1
+    judge("Q?", "B.", "S.")
+    judge("Q?", "C.", "S.")
+    judge("Q?", "A.", "S.")
+    assert len(scorer.scored) == 4
 
 
 def test_a_generator_without_scores_falls_back_to_its_greedy_reply() -> None:
