@@ -241,6 +241,8 @@ class _ChatLoop:
         probs /= probs.sum()
         yes = sum(float(probs[t]) for t in self._first_tokens(YES_WORDS))
         no = sum(float(probs[t]) for t in self._first_tokens(NO_WORDS))
+        if llm.cache is not None:
+            llm.cache[prompt] = self._snapshot()
         return yes / (yes + no) if yes + no > 0 else 0.0
 
     def _first_tokens(self, words: Sequence[str]) -> set[int]:
