@@ -150,6 +150,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.models_command == "status":
         for label, resolve in (("llm", models.resolve_llm), ("embedder", models.resolve_embedder)):
+            if label == "llm" and settings.llm_url:
+                print(f"llm: {printable(settings.llm_url)} (RAG_LLM_URL; the local GGUF is not used)")
+                continue
             try:
                 print(f"{label}: {resolve(settings)}")
             except RagError as exc:

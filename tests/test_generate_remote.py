@@ -260,7 +260,8 @@ def test_the_apps_translation_reaches_the_server(serve_fake: Callable[..., FakeS
                                                  settings: Settings, embedder: FakeEmbedder) -> None:
     fake = serve_fake(ScriptedGenerator("He got 80.1 percent."))
     s = settings.with_overrides(llm_url=fake.url)
-    service = ChatService(s, embedder, build_generator(s), lambda st, e, g: build_assistant(st, embedder=e, generator=g))
+    service = ChatService(s, embedder, build_generator(s),
+                          lambda st, e, g: build_assistant(st, embedder=e, generator=g))
     assert service.translate("Er erhielt 80,1 Prozent.", "en") == "He got 80.1 percent."
     assert fake.requests[-1]["messages"][0]["content"].startswith("Translate the user's text into English")
 
@@ -279,3 +280,9 @@ def test_rag_ask_with_llm_url(serve_fake: Callable[..., FakeServer], home: Path,
     assert main(["ask", QUESTION, "--llm-url", nobody]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: cannot reach the LLM server at " + nobody)
+
+
+def test_models_status_names_the_llm_server(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models", "status", "--llm-url", "http://127.0.0.1:8080/v1"]) == 0
+    out = capsys.readouterr().out
+    assert "llm: http://127.0.0.1:8080/v1 (RAG_LLM_URL" in out and out.count("missing") == 1, out

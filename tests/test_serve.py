@@ -467,3 +467,15 @@ def test_citation_urls_use_the_public_address_when_set(start: Start) -> None:
     reply = running.client().chat.completions.create(model=MODEL, messages=[{"role": "user", "content": QUESTION}])
     c: dict[str, Any] = (reply.model_extra or {})["citations"][0]
     assert c["url"].startswith("https://news.example.org/rag/article/" + c["doc_id"] + "?cite=")
+
+
+def test_rag_serve_passes_host_port_and_time_limit(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rag.serve.app
+    from rag.cli import main
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(rag.serve.app, "serve", lambda s, host, port: seen.update(settings=s, host=host, port=port))
+    monkeypatch.setenv("RAG_API_KEY", KEY)
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--timeout", "30", "--llm-url", "http://h:1/v1"]) == 0
+    assert (seen["host"], seen["port"], seen["settings"].ui_timeout_s) == ("0.0.0.0", 8123, 30.0)
+    assert (seen["settings"].api_key, seen["settings"].llm_url) == (KEY, "http://h:1/v1")

@@ -130,7 +130,9 @@ class AnswerRun:
         except BaseException as exc:  # handed to the request, which reports it
             self._put(exc)
         finally:
-            events.close()
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()  # frees the model at its next token
             self._put(_END)
 
     async def next(self, timeout_s: float) -> object:
