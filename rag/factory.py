@@ -84,7 +84,7 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
                               documents=lambda doc_id: retriever.snapshot.documents[doc_id].text)
     answerer = None
     if settings.answer == "grounded":
-        answer_judge = LlmAnswerJudge(generator) if settings.llm_judge else None
+        answer_judge = LlmAnswerJudge(generator, settings.judge_threshold) if settings.llm_judge else None
         answerer = GroundedAnswerer(
             retriever=retriever, generator=generator,
             checker=GroundedChecker(retriever=retriever, judge=answer_judge, checks=settings.checks,

@@ -29,7 +29,7 @@ from rag.attribution import leads
 from rag.checks import Check, Claim, Context, Grounding, enabled, run
 from rag.citations import DraftSentence, name_in, name_words, names, render, split_answer
 from rag.generate import Generator
-from rag.prompt import DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
+from rag.prompt import CLOSEST, DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
 from rag.retrieve import Retriever
 from rag.textnorm import numbers
 from rag.types import Answer, AnswerSentence, Citation, Document, Evidence, Passage, Sentence, Timings
@@ -233,8 +233,8 @@ class GroundedAnswerer:
     def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str, timings: Timings,
                  standalone: str | None, verify: bool, asked: str, off: frozenset[str] = frozenset()) -> Answer:
         """The checked answer (``verify``) or the draft on trust; ``off`` names checks to leave out (ablation)."""
-        refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw,
-                         verified=verify)
+        refusal = closest(Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone,
+                                 draft=raw, verified=verify), evidence, self.retriever.snapshot.documents, lang)
         if not raw or REFUSAL_MARK.lower() in raw.lower() or DONT_KNOW.search(raw):
             return refusal
         drafts = split_answer(raw)
@@ -254,6 +254,22 @@ class GroundedAnswerer:
         sentences, citations = _cite(kept[: self.max_sentences], documents)
         text = render(sentences, "", leads(sentences, citations, lang))
         return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
+
+
+def closest(refusal: Answer, evidence: Sequence[Evidence], documents: dict[str, Document], lang: str,
+            count: int = 2) -> Answer:
+    """The refusal, followed by the best sentences of the ``count`` closest passages, cited and marked.
+
+    A refusal alone leaves the reader nowhere; an answer the checks did not pass must not be shown.
+    What is shown instead is what the archive has nearest the question, said to be that.
+    """
+    shown = [e for e in evidence if e.passage.doc_id in documents][:count]
+    if not shown:
+        return refusal
+    _, citations = _cite([Grounding("", e, e.sentence) for e in shown], documents)
+    marks = ", ".join(f"[{c.n}]" for c in citations)
+    return dataclasses.replace(refusal, answer=f"{refusal.answer} {CLOSEST[lang].format(marks=marks)}",
+                               citations=tuple(citations))
 
 
 def _unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) -> list[Grounding]:

@@ -19,6 +19,9 @@ from rag.types import Document, Evidence
 REFUSAL_MARK = "NOT IN SOURCES"
 REFUSALS = {"en": "The articles don't say.", "de": "Die Artikel sagen dazu nichts."}
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
+CLOSEST = {"en": "The passages closest to the question, which do not state the answer: {marks}.",
+           "de": "Die Stellen, die der Frage am nächsten kommen, aber die Antwort nicht nennen: {marks}."}
+"""After a refusal, what the reader can check instead of an invention (``rag.grounded.closest``)."""
 
 SYSTEM = f"""You answer questions about news articles using only the numbered source sentences you are given. \
 The sources are usually in German.

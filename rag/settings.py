@@ -54,6 +54,8 @@ class Settings:
     """Passages shown to the model by the ``grounded`` design."""
     checks: str = ""
     """Checks of the grounded design to switch off, e.g. ``-answer_judge,-fact_kind`` (see ``rag.checks``)."""
+    judge_threshold: float = 0.5
+    """The answer judge says yes when P(yes) / (P(yes) + P(no)) reaches this (0.5 is greedy decoding)."""
     ui_auth: str = field(default="", repr=False)
     """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
     ui_timeout_s: float = 120.0
@@ -107,7 +109,7 @@ class Settings:
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
          "max_sentences", "corroborate", "passages"}
-_FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support", "ui_timeout_s"}
+_FLOATS = {"judge_threshold", "temperature", "refuse_below", "support_threshold", "strong_support", "ui_timeout_s"}
 _BOOLS = {"verify", "drop_unsupported", "llm_judge", "rewrite"}
 
 

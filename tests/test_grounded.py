@@ -159,14 +159,28 @@ def test_the_model_saying_it_does_not_know_is_a_refusal(make_assistant: Callable
     assert assistant.ask("What share of the vote did Lukashenko get?").refused
     assistant, _ = _assistant(make_assistant, "Das weiß ich nicht.")
     answer = assistant.ask("Wie viel Prozent der Stimmen erhielt Lukaschenko?")
-    assert answer.refused and answer.answer == "Die Artikel sagen dazu nichts."
+    assert answer.refused and answer.answer.startswith("Die Artikel sagen dazu nichts. Die Stellen, die der Frage")
 
 
 def test_an_invented_number_is_refused_and_unchecked_it_is_shown(make_assistant: Callable[..., Assistant]) -> None:
     assistant, _ = _assistant(make_assistant, "Lukashenko got 91.7 percent of the vote [1].")
     checked, unchecked = assistant.ask_both("What share of the vote did Lukashenko get?")
-    assert checked.refused and checked.answer == "The articles don't say."
+    assert checked.refused and checked.answer.startswith("The articles don't say.")
+    assert "91.7" not in checked.answer
     assert not unchecked.refused and "91.7" in unchecked.answer
+
+
+def test_a_refusal_shows_the_closest_passages_cited_and_marked(make_assistant: Callable[..., Assistant]) -> None:
+    assistant, _ = _assistant(make_assistant, "Lukashenko got 91.7 percent of the vote [1].")
+    answer = assistant.ask("What share of the vote did Lukashenko get?")
+    assert answer.refused and not answer.sentences
+    assert answer.answer == ("The articles don't say. The passages closest to the question, which do not state "
+                             "the answer: [1], [2].")
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert len({c.passage_id for c in answer.citations}) == 2
+    for cite in answer.citations:
+        doc = assistant.retriever.snapshot.documents[cite.doc_id].text
+        assert doc[cite.quote_start:cite.quote_end] == cite.quote and cite.quote in cite.passage
 
 
 def test_a_restated_question_is_not_an_answer(make_assistant: Callable[..., Assistant]) -> None:

@@ -114,3 +114,15 @@ def test_missing_model_is_a_message_not_a_crash(ingested: Store, settings: Setti
         list(service.stream("What did Putin promise Lukashenko?"))
     assert service.models()["error"].endswith("`rag models fetch`")
     assert sorted(d.doc_id for d in service.documents()) == SEED_IDS
+
+
+def test_a_refusal_links_its_closest_passages_and_a_bare_one_says_nothing_answers() -> None:
+    from rag.types import Answer
+
+    closest = Answer("q", "The articles don't say. The passages closest to the question, which do not state the "
+                          "answer: [1], [2].", True)
+    shown = render.answer_markdown(closest, 3)
+    assert shown.startswith("⚠️ **The articles don't say.**")
+    assert "[[1]](#cite-3-1), [[2]](#cite-3-2)" in shown and "No passage" not in shown
+    bare = render.answer_markdown(Answer("q", "Die Artikel sagen dazu nichts.", True), 1)
+    assert "**Die Artikel sagen dazu nichts.**" in bare and "No passage in the articles answers this." in bare

@@ -1,0 +1,61 @@
+"""Unchecked draft correctness under different evidence views (failure analysis, tuning side only).
+
+usage: python scripts/dev/drafts.py VARIANTS DATASETS [LIMIT]
+VARIANTS: comma list of current, plain6, noprefer;  DATASETS: seeds-tune, gnad, xquad (non-sample questions).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import replace
+
+from rag.answer_kind import preferred
+from rag.eval import metrics
+from rag.eval.calibration import questions
+from rag.factory import build_assistant, build_embedder, build_generator
+from rag.prompt import DONT_KNOW, detect_language
+from rag.settings import Settings
+
+
+def evidence(variant, retriever, q):
+    if variant == "current":
+        r = retriever.retrieve(q, 4, max_sentences=10_000, prefer=preferred(q))
+    elif variant == "noprefer":
+        r = retriever.retrieve(q, 4, max_sentences=10_000)
+    elif variant == "plain6":
+        r = retriever.retrieve(q, 4, 6)
+    else:
+        raise SystemExit(variant)
+    out, seen = [], set()
+    for e in r.evidence:
+        if e.passage.passage_id not in seen and e.passage.text.strip():
+            seen.add(e.passage.passage_id)
+            out.append(dataclasses.replace(e, n=len(out) + 1))
+    return out[:4]
+
+
+def main() -> None:
+    variants, names = sys.argv[1].split(","), sys.argv[2].split(",")
+    limit = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    settings = Settings.from_env()
+    embedder, generator = build_embedder(settings), build_generator(settings)
+    for name in names:
+        qs, s = questions(name, settings, embedder)
+        qs = [q for q in qs if q.answerable][:limit]
+        a = build_assistant(replace(s, answer="grounded"), embedder=embedder, generator=generator)
+        for q in qs:
+            lang = detect_language(q.question)
+            row = {"dataset": name, "id": q.qid}
+            for v in variants:
+                ev = evidence(v, a.retriever, q.question)
+                t = time.perf_counter()
+                raw = "".join(a.answerer.draft(q.question, ev, lang)).strip()
+                ok = bool(raw) and not DONT_KNOW.search(raw) and all(metrics.fact_present(raw, f) for f in q.facts)
+                row[v] = {"ok": ok, "n": len(ev), "s": round(time.perf_counter() - t, 2), "draft": raw[:300]}
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+
+
+if __name__ == "__main__":
+    main()
