@@ -264,12 +264,16 @@ def test_several_citations_each_have_their_mark(start: Start) -> None:
     check_citations(running, content, [a.model_dump() for a in reply.choices[0].message.annotations or []], citations)
 
 
-def test_a_refusal_has_no_citations(start: Start) -> None:
+def test_a_refusal_cites_only_the_closest_passages_it_presents_as_such(start: Start) -> None:
     reply = start().client().chat.completions.create(model=MODEL,
                                                      messages=[{"role": "user", "content": REFUSED_QUESTION}])
-    assert reply.choices[0].message.content == "The articles don't say."
-    assert reply.choices[0].message.annotations == []
-    assert (reply.model_extra or {})["citations"] == [] and (reply.model_extra or {})["refused"] is True
+    text = reply.choices[0].message.content or ""
+    extra = reply.model_extra or {}
+    assert extra["refused"] is True
+    assert text.startswith("The articles don't say. The passages closest to the question, which do not state")
+    assert [c["n"] for c in extra["citations"]] == [1, 2]
+    annotations = reply.choices[0].message.annotations or []
+    assert [text[a.url_citation.start_index:a.url_citation.end_index] for a in annotations] == ["[1]", "[2]"]
 
 
 def test_marks_are_found_after_date_leads() -> None:

@@ -18,6 +18,7 @@ A reply's text is the checked answer with its ``[n]`` marks. Its citations trave
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -159,11 +160,16 @@ class Mark:
 def marks(answer: Answer) -> list[Mark]:
     """Where each answer sentence's ``[n]`` marks stand in ``answer.answer``.
 
+    A refusal's marks point at the closest passages it lists (``rag.grounded.closest``).
     Each sentence is rendered alone as ``rag.citations.render`` renders it in the answer (its
     lead, "Reuters, August 2020: ", stands before it) and found after the previous one.
     """
     text = answer.answer
     out: list[Mark] = []
+    if answer.refused:
+        cited = {c.n for c in answer.citations}
+        return [Mark(int(m.group(1)), m.start(), m.end()) for m in re.finditer(r"\[(\d+)\]", text)
+                if int(m.group(1)) in cited]
     cursor = 0
     for s in answer.sentences:
         if not s.citations:
