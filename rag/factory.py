@@ -49,6 +49,14 @@ def build_embed_cache(settings: Settings) -> EmbeddingCache:
 
 
 def build_generator(settings: Settings) -> Generator:
+    """The local GGUF via llama.cpp (loaded on first use), or with ``RAG_LLM_URL`` an OpenAI-compatible server.
+
+    Every generation (draft, judges, rewrite, translation) goes through the one generator chosen here.
+    """
+    if settings.llm_url:
+        from rag.remote import RemoteGenerator, parse_extra
+
+        return RemoteGenerator(settings.llm_url, settings.llm_model, settings.llm_key, parse_extra(settings.llm_extra))
     return LlamaGenerator(resolve_llm(settings), settings.threads, settings.n_ctx)
 
 

@@ -59,7 +59,19 @@ class Settings:
     ui_auth: str = field(default="", repr=False)
     """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
     ui_timeout_s: float = 120.0
-    """The chat app stops an answer (and frees the model) after this many seconds."""
+    """The chat app and ``rag serve`` stop an answer (and free the model) after this many seconds."""
+    llm_url: str = ""
+    """An OpenAI-compatible server to generate with (``http://host:8080/v1``); empty: the local GGUF."""
+    llm_model: str = ""
+    """The model name sent to ``llm_url``; empty: the first model its ``/v1/models`` lists."""
+    llm_key: str = field(default="", repr=False)
+    """Bearer key for ``llm_url``, if it asks for one."""
+    llm_extra: str = ""
+    """A JSON object added to every request to ``llm_url``, e.g. ``{"repeat_penalty": 1.0}``."""
+    api_key: str = field(default="", repr=False)
+    """The key ``rag serve`` asks of its clients (``Authorization: Bearer``); required beyond loopback."""
+    api_public_url: str = ""
+    """The address clients reach ``rag serve`` at, for its article links; empty: the request's own host."""
 
     @property
     def models_dir(self) -> Path:
