@@ -31,7 +31,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         "local GGUF (RAG_LLM_URL)")
     g.add_argument("--embedder", dest="embedder_path", help="a sentence-transformers folder (RAG_EMBEDDER_PATH)")
     g.add_argument("--threads", type=int, help="CPU threads for both models (RAG_THREADS)")
-    g.add_argument("--top-k", dest="top_k", type=int, help="passages retrieved (RAG_TOP_K)")
+    g.add_argument("--passages", "--top-k", dest="passages", type=int,
+                   help="passages retrieved and shown to the model (RAG_PASSAGES)")
     g.add_argument("--temperature", type=float, help="sampling temperature (RAG_TEMPERATURE)")
     g.add_argument("--no-verify", dest="verify", action="store_const", const=False,
                    help="show the model's own citations unchecked (RAG_VERIFY=false)")
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(the peer baseline: whole passages, no checks)")
     ev.add_argument("--limit", type=int)
     ev.add_argument("--ablate", action="store_true",
-                    help="grounded design: also score every answer with each check off in turn (same drafts)")
+                    help="also score every checked answer with each check off in turn (same drafts)")
     ev.add_argument("--no-agreement", dest="agreement", action="store_false",
                     help="skip measuring the support judges against the hand-labelled pairs")
     ev.add_argument("--retrieval-only", action="store_true")
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "top_k", "temperature", "verify", "llm_url")
+    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "passages", "temperature", "verify", "llm_url")
     return Settings.from_env().with_overrides(**{k: getattr(args, k, None) for k in keys})
 
 
@@ -226,7 +227,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             streamed.append(event.text)
             print(event.text, end="", flush=True)
         elif isinstance(event, Retrieved) and not args.json:
-            print(f"[{len(event.evidence)} source sentences retrieved]", file=sys.stderr, flush=True)
+            print(f"[{len(event.evidence)} passages retrieved]", file=sys.stderr, flush=True)
         elif isinstance(event, Done):
             answer = event.answer
     assert answer is not None

@@ -1,10 +1,11 @@
-"""The local LLM as a yes/no support judge: does this passage state this claim?
+"""The local LLM as a yes/no judge: does this source give this answer, does this passage state this claim?
 
-Embedding similarity alone cannot tell "Tikhanovskaya's husband is
-Lukashenko" from what the source says (both are about her husband); the chat
-model, asked a narrow yes/no question with a fixed prompt, can. On the 115
-hand-labelled claim/passage pairs it agreed with the labels 91% of the time
-(embeddings: 77%), at under a second a pair on two cores.
+``LlmAnswerJudge`` is the grounded design's ``answer_judge`` check. ``LlmJudge``, the support
+judge, is the evaluation's (``rag.eval.judge``): embedding similarity alone cannot tell
+"Tikhanovskaya's husband is Lukashenko" from what the source says (both are about her husband);
+the chat model, asked a narrow yes/no question with a fixed prompt, can. On the 115 hand-labelled
+claim/passage pairs it agreed with the labels 91% of the time (embeddings: 77%), at under a
+second a pair on two cores.
 """
 
 from __future__ import annotations
@@ -77,29 +78,6 @@ class LlmAnswerJudge:
                                                         f"Answer: {answer}\n"
                                                         "Does the source give this answer to the question? "
                                                         "Reply yes or no.")
-
-
-RELEVANCE_SYSTEM = (
-    "You check whether an answer responds to a question. Reply with one word: yes if the answer gives the "
-    "information the question asks for (the person, number, place, time or reason asked about), otherwise no."
-)
-
-
-class LlmRelevance:
-    """Does the checked answer respond to the question at all?
-
-    Support checks cannot see that "40 trucks were sent" is true but answers
-    "how many people were detained?"; a small model, shown six similar
-    sentences, picks such a neighbour of the right one now and then.
-    """
-
-    def __init__(self, generator: Generator) -> None:
-        self.generator = generator
-
-    def __call__(self, question: str, answer: str) -> bool:
-        return ask_yes_no(self.generator, RELEVANCE_SYSTEM, f"Question: {question}\nAnswer: {answer}\n"
-                                                            "Does the answer give what the question asks for? "
-                                                            "Reply yes or no.")
 
 
 def yes_score(generator: Generator, system: str, user: str) -> float:

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from rag.errors import RagError
-from rag.prompt import detect_language
+from rag.language import detect_language
 from rag.settings import Settings
 
 pytestmark = pytest.mark.real
@@ -33,15 +33,13 @@ def assistant():
 
 
 def test_headline_question_sources_promises_from_three_articles(assistant):
-    """Retrieval must put the promises of at least three articles before the model.
+    """Retrieval's best six sentences of the top eight passages hold the promises of at least three articles.
 
     Which of them the 1.5B model then cites varies with the smallest numeric
     change (the int8 export, the CPU's kernels): the eval's completeness figure
     measures that over the synthesis items, not one sample here.
     """
-    settings = Settings.from_env()
-    evidence = assistant.retriever.retrieve("What did Putin promise Lukashenko?", settings.top_k,
-                                            settings.evidence_sentences).evidence
+    evidence = assistant.retriever.retrieve("What did Putin promise Lukashenko?", 8, 6).evidence
     promising = {e.passage.doc_id for e in evidence if PROMISE.search(e.sentence.text)}
     assert len(promising) >= 3, [e.sentence.text for e in evidence]
 

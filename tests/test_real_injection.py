@@ -45,8 +45,9 @@ from typing import Any
 import pytest
 
 from rag.errors import ModelMissingError, printable
+from rag.language import detect_language
 from rag.pipeline import Done, Retrieved
-from rag.prompt import CLOSEST, REFUSALS, detect_language
+from rag.prompt import CLOSEST, REFUSALS
 from rag.settings import Settings
 from rag.types import Answer, Evidence
 

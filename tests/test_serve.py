@@ -27,7 +27,7 @@ from browser import free_port
 from conftest import ROOT
 from fakes import FakeEmbedder, ScriptedGenerator, echo_sources, sources_in
 
-from rag.citations import render
+from rag.answer_text import render
 from rag.errors import ModelError, RagError
 from rag.factory import build_assistant
 from rag.generate import GenerationStats, Message
@@ -255,8 +255,8 @@ def test_the_stream_is_server_sent_events_ending_in_done(start: Start) -> None:
 
 
 def test_several_citations_each_have_their_mark(start: Start) -> None:
-    """The sentence design cites two sources here: two marks, two annotations, two citations."""
-    running = start(ScriptedGenerator(echo_sources(1, 2)), answer="sentences")
+    """An answer copying two passages cites both: two marks, two annotations, two citations."""
+    running = start(ScriptedGenerator(echo_sources(1, 2)))
     reply = running.client().chat.completions.create(model=MODEL, messages=[{"role": "user", "content": QUESTION}])
     content = reply.choices[0].message.content or ""
     citations = (reply.model_extra or {})["citations"]
@@ -280,7 +280,7 @@ def test_marks_are_found_after_date_leads() -> None:
     """With articles of two dates each sentence has a lead; the marks' offsets still frame the marks."""
     sentences = [AnswerSentence("Lukashenko is 65.", (1,), True), AnswerSentence("He is 66", (2, 3), True)]
     leads = ["Reuters, August 2020: ", "dpa, September 2020: "]
-    text = render(sentences, "", leads)
+    text = render(sentences, leads)
     answer = Answer("q", text, False, sentences=tuple(sentences))
     found = marks(answer)
     assert [(m.n, text[m.start:m.end]) for m in found] == [(1, "[1]"), (2, "[2]"), (3, "[3]")]

@@ -115,9 +115,9 @@ def collect(names: Sequence[str], limit: int | None) -> Iterator[Pair]:
     generator = build_generator(settings)
     for name in names:
         qs, s = questions(name, settings, embedder)
-        assistant = build_assistant(replace(s, answer="grounded"), embedder=embedder, generator=generator)
-        checker = assistant.answerer.checker if assistant.answerer is not None else None
-        assert checker is not None and checker.judge is not None
+        assistant = build_assistant(s, embedder=embedder, generator=generator)
+        checker = assistant.answerer.checker
+        assert checker.judge is not None
         recorder = RecordingJudge(checker.judge)
         checker.judge = recorder
         for k, q in enumerate(qs[:limit] if limit else qs):

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.citations import render
+from rag.answer_text import render
 from rag.pipeline import MAX_QUESTION_CHARS
 from rag.types import Answer, Citation, Turn
 

@@ -11,8 +11,8 @@ from dataclasses import replace
 
 from rag.eval.runner import qa_dataset
 from rag.factory import build_assistant, build_embedder, build_generator
-from rag.prompt import detect_language
-from rag.citations import split_answer
+from rag.language import detect_language
+from rag.answer_text import split_answer
 from rag.settings import Settings
 
 
