@@ -155,7 +155,7 @@ def test_ask_refusal_text(fake_assistant: ScriptedGenerator, capsys: pytest.Capt
     fake_assistant.answer = "NOT IN SOURCES"
     assert main(["ask", "Who won the cycling race?"]) == 0
     out, _ = capsys.readouterr()
-    assert "The articles don't say." in out and "Sources:" not in out
+    assert "The articles don't say. The passages closest to the question, which do not state the answer: [1]" in out
 
 
 def test_models_status(home: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,7 +17,7 @@ from rag.generate import GenerationStats, Message
 from rag.grounded import passage_evidence
 from rag.ingest import Ingestor
 from rag.pipeline import MAX_QUESTION_CHARS, Assistant, Done, Event, Retrieved, Token
-from rag.prompt import PASSAGE_PROMPT, REFUSAL_MARK, REFUSALS, passage_messages
+from rag.prompt import CLOSEST, PASSAGE_PROMPT, REFUSAL_MARK, REFUSALS, passage_messages
 from rag.store import Store
 from rag.types import Answer, Turn
 
@@ -118,7 +118,7 @@ def test_unsupported_sentence_is_dropped(make_assistant: MakeAssistant) -> None:
 
 def test_nothing_supported_is_a_refusal(make_assistant: MakeAssistant) -> None:
     _, _, ans = run(make_assistant(ScriptedGenerator("Er erhielt 99,9 Prozent der Stimmen [1].")), DE_QUESTION)
-    assert ans.refused and ans.answer == REFUSALS["de"] and ans.citations == ()
+    assert_closest_refusal(ans, "de")
 
 
 @pytest.mark.parametrize(("question", "lang", "reply", "refusal"), [
@@ -130,15 +130,14 @@ def test_a_refusal_is_said_in_the_questions_language(make_assistant: MakeAssista
                                                      reply: str, refusal: str) -> None:
     gen = ScriptedGenerator(reply)
     _, _, ans = run(make_assistant(gen), question)
-    assert ans.refused is True
-    assert ans.answer == refusal
-    assert ans.citations == () and ans.sentences == ()
+    assert ans.refused is True and ans.answer.startswith(refusal)
+    assert_closest_refusal(ans, "en" if lang == "English" else "de")
     assert f"Answer in {lang}." in gen.messages[-1]["content"]
 
 
 def test_refusal_mark_inside_text(make_assistant: MakeAssistant) -> None:
     _, _, ans = run(make_assistant(ScriptedGenerator("Sorry: not in sources.")), EN_QUESTION)
-    assert ans.refused and ans.answer == "The articles don't say."
+    assert_closest_refusal(ans, "en")
 
 
 def test_empty_generation_is_a_refusal(make_assistant: MakeAssistant) -> None:
@@ -189,7 +188,8 @@ def test_refusal_json_shape(make_assistant: MakeAssistant) -> None:
     ans = make_assistant(ScriptedGenerator("I don't know.")).ask(EN_QUESTION)
     data: dict[str, Any] = json.loads(json.dumps(ans.to_json()))
     assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "timings"}
-    assert data["refused"] is True and data["citations"] == [] and data["answer"] == "The articles don't say."
+    assert data["refused"] is True and data["answer"].startswith("The articles don't say. The passages closest")
+    assert [c["n"] for c in data["citations"]] == [1, 2] and data["sentences"] == []
 
 
 def test_the_prompt_opens_with_the_same_instructions_for_every_question(make_assistant: MakeAssistant) -> None:
@@ -216,7 +216,7 @@ def test_llm_judge_saying_no_turns_a_copied_source_into_a_refusal(make_assistant
     gen = ScriptedGenerator(echo_matching(VOTE), judge=lambda claim, passage: False)
     ans = make_assistant(gen).ask(DE_QUESTION)
     assert gen.answer_judge_calls, "the judge was never asked"
-    assert ans.refused and ans.answer == REFUSALS["de"]
+    assert_closest_refusal(ans, "de")
 
 
 def test_llm_judge_saying_yes_keeps_the_copied_source_and_reads_the_quote(make_assistant: MakeAssistant) -> None:
@@ -361,3 +361,11 @@ def test_the_passages_shown_favour_the_kind_of_sentence_the_question_asks_for(
             assert bonus[e.sentence_id] == pytest.approx(prefer.bonus if prefer and favoured else 0.0)
     if prefer is not None:
         assert any(prefer.test(e.sentence.text) for e in shown)
+
+
+def assert_closest_refusal(ans: Answer, lang: str) -> None:
+    """A refusal in ``lang``, then the closest passages, each cited, none as an answer sentence."""
+    marks = ", ".join(f"[{c.n}]" for c in ans.citations)
+    assert ans.refused and ans.sentences == ()
+    assert ans.answer == f"{REFUSALS[lang]} {CLOSEST[lang].format(marks=marks)}"
+    assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1)) and ans.citations
