@@ -26,9 +26,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--home", help="cache folder for models and the index (RAG_HOME)")
     g.add_argument("--index", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
     g.add_argument("--llm", dest="llm_path", help="a local GGUF chat model (RAG_LLM_PATH)")
+    g.add_argument("--llm-url", dest="llm_url",
+                   help="generate with an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1, instead of the "
+                        "local GGUF (RAG_LLM_URL)")
     g.add_argument("--embedder", dest="embedder_path", help="a sentence-transformers folder (RAG_EMBEDDER_PATH)")
     g.add_argument("--threads", type=int, help="CPU threads for both models (RAG_THREADS)")
-    g.add_argument("--top-k", dest="top_k", type=int, help="passages retrieved (RAG_TOP_K)")
+    g.add_argument("--passages", "--top-k", dest="passages", type=int,
+                   help="passages retrieved and shown to the model (RAG_PASSAGES)")
     g.add_argument("--temperature", type=float, help="sampling temperature (RAG_TEMPERATURE)")
     g.add_argument("--no-verify", dest="verify", action="store_const", const=False,
                    help="show the model's own citations unchecked (RAG_VERIFY=false)")
@@ -67,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(the peer baseline: whole passages, no checks)")
     ev.add_argument("--limit", type=int)
     ev.add_argument("--ablate", action="store_true",
-                    help="grounded design: also score every answer with each check off in turn (same drafts)")
+                    help="also score every checked answer with each check off in turn (same drafts)")
     ev.add_argument("--no-agreement", dest="agreement", action="store_false",
                     help="skip measuring the support judges against the hand-labelled pairs")
     ev.add_argument("--retrieval-only", action="store_true")
@@ -88,11 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--timeout", dest="ui_timeout_s", type=float,
                     help="seconds an answer may take before it is stopped (RAG_UI_TIMEOUT_S, default 120)")
     _common(ui)
+
+    serve = sub.add_parser("serve", help="serve the archive as an OpenAI-compatible chat API (/v1/chat/completions)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; beyond loopback an API key (RAG_API_KEY) is required")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--timeout", dest="ui_timeout_s", type=float,
+                       help="seconds an answer may take before it is stopped (RAG_UI_TIMEOUT_S, default 120)")
+    _common(serve)
     return parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "top_k", "temperature", "verify")
+    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "passages", "temperature", "verify", "llm_url")
     return Settings.from_env().with_overrides(**{k: getattr(args, k, None) for k in keys})
 
 
@@ -104,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(args)
         handler = {
             "models": cmd_models, "ingest": cmd_ingest, "docs": cmd_docs, "ask": cmd_ask, "eval": cmd_eval,
-            "ui": cmd_ui, "bench": cmd_bench,
+            "ui": cmd_ui, "bench": cmd_bench, "serve": cmd_serve,
         }[args.command]
         return handler(args, settings)
     except KeyboardInterrupt:
@@ -139,6 +151,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.models_command == "status":
         for label, resolve in (("llm", models.resolve_llm), ("embedder", models.resolve_embedder)):
+            if label == "llm" and settings.llm_url:
+                print(f"llm: {printable(settings.llm_url)} (RAG_LLM_URL; the local GGUF is not used)")
+                continue
             try:
                 print(f"{label}: {resolve(settings)}")
             except RagError as exc:
@@ -219,7 +234,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             streamed.append(event.text)
             print(terminal_text(event.text), end="", flush=True)
         elif isinstance(event, Retrieved) and not args.json:
-            print(f"[{len(event.evidence)} source sentences retrieved]", file=sys.stderr, flush=True)
+            print(f"[{len(event.evidence)} passages retrieved]", file=sys.stderr, flush=True)
         elif isinstance(event, Done):
             answer = event.answer
     assert answer is not None
@@ -258,6 +273,13 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     from ui.app import launch
 
     launch(settings.with_overrides(ui_timeout_s=args.ui_timeout_s), args.host, args.port)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.serve.app import serve
+
+    serve(settings.with_overrides(ui_timeout_s=args.ui_timeout_s), args.host, args.port)
     return 0
 
 

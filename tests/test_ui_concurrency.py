@@ -117,8 +117,8 @@ class SlowGenerator:
 
 
 def make_service(settings: Settings, embedder: FakeEmbedder, gen: SlowGenerator, **overrides: object) -> ChatService:
-    # Short sentence echoes keep the slow fake's timings; the grounded design would echo whole passages.
-    s = settings.with_overrides(**{"refuse_below": 0.0, "answer": "sentences", "ui_timeout_s": LONG_S, **overrides})
+    # The fake copies one short sentence per passage, so the slow fake's timings hold.
+    s = settings.with_overrides(**{"refuse_below": 0.0, "ui_timeout_s": LONG_S, **overrides})
     return ChatService(s, embedder, gen, lambda st, e, g: build_assistant(st, embedder=e, generator=g))
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
+from rag.language import detect_language
 from rag.pipeline import Done, Retrieved, Token
-from rag.prompt import detect_language
 from rag.settings import Settings
 from rag.types import Turn
 from ui import render
@@ -50,7 +50,7 @@ def build_app(service: ChatService) -> Any:
     import gradio as gr
 
     def respond(question: str, chat: list[dict[str, Any]], turns: list[Turn], cards: list[str],
-                top_k: float, temperature: float) -> Iterator[tuple[Any, ...]]:
+                passages: float, temperature: float) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         chat = list(chat or [])
         if not question:
@@ -64,7 +64,7 @@ def build_app(service: ChatService) -> Any:
         sources = ""
         streamed = ""
         try:
-            for event in service.stream(question, turns, int(top_k), float(temperature)):
+            for event in service.stream(question, turns, int(passages), float(temperature)):
                 if isinstance(event, Retrieved):
                     docs = service.documents_by_id()
                     sources = render.sources_html(event.evidence, docs)
@@ -164,12 +164,12 @@ def build_app(service: ChatService) -> Any:
             to_delete = gr.Dropdown(label="Delete an article", choices=[r[0] for r in corpus_rows()])
             delete_btn = gr.Button("Delete", variant="stop")
         with gr.Tab("Settings"):
-            top_k = gr.Slider(1, 20, value=service.settings.top_k, step=1, label="Passages retrieved (top-k)")
+            passages = gr.Slider(1, 8, value=service.settings.passages, step=1, label="Passages shown to the model")
             temperature = gr.Slider(0.0, 1.0, value=service.settings.temperature, step=0.05, label="Temperature")
             gr.Markdown("\n".join(f"- **{k}**: `{v}`" for k, v in service.models().items()))
 
         outputs = [question, chat, turns, cards, panel, cite_choice]
-        inputs = [question, chat, turns, cards, top_k, temperature]
+        inputs = [question, chat, turns, cards, passages, temperature]
         model: dict[str, Any] = {"concurrency_id": "model", "concurrency_limit": 1}
         send.click(respond, inputs, outputs, api_visibility="private", **model)
         question.submit(respond, inputs, outputs, api_visibility="private", **model)

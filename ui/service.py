@@ -19,8 +19,8 @@ from embeddings.embedder import Embedder
 from rag.errors import InputError, ModelMissingError, RagError
 from rag.generate import GenerationStats, Generator, Message
 from rag.ingest import Ingestor, IngestReport
+from rag.language import LANGUAGE_NAMES
 from rag.pipeline import Assistant, Event
-from rag.prompt import LANGUAGE_NAMES
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.store import Store
@@ -266,12 +266,12 @@ class ChatService:
         assert len(results) == 1
         return results[0]
 
-    def stream(self, question: str, history: Sequence[Turn] = (), top_k: int | None = None,
+    def stream(self, question: str, history: Sequence[Turn] = (), passages: int | None = None,
                temperature: float | None = None) -> Iterator[Event]:
         def work() -> Iterator[Event]:
             a = self._get()
-            a.top_k = top_k or self.settings.top_k
-            a.temperature = self.settings.temperature if temperature is None else temperature
+            a.answerer.top_k = passages or self.settings.passages
+            a.answerer.temperature = self.settings.temperature if temperature is None else temperature
             yield from a.stream(question, history)
 
         return self._run(work)
@@ -279,8 +279,8 @@ class ChatService:
     def ask_json(self, question: str) -> dict[str, object]:
         def work() -> Iterator[dict[str, object]]:
             a = self._get()
-            a.top_k = self.settings.top_k
-            a.temperature = self.settings.temperature
+            a.answerer.top_k = self.settings.passages
+            a.answerer.temperature = self.settings.temperature
             yield a.ask(question).to_json()
 
         return self._one(work)
