@@ -599,3 +599,15 @@ def test_ask_prints_no_escape_sequences_from_articles_or_the_model(
     assert "\x9b2J" in data["citations"][0]["quote"], "the JSON value keeps the text as it is"
     for text in (out, err, json_out):
         assert not any(ch in text for ch in "\x1b\x07\x9b\u202e"), repr(text)
+
+
+def test_eval_table_prints_no_escape_sequences(capsys: pytest.CaptureFixture[str]) -> None:
+    """`rag eval` prints each answer (written by the model from articles) and question in a table."""
+    from rag.eval.runner import print_table
+
+    row = {"id": "q\x1b[2J1", "question": "Wer\x9b2J gewann?", "answer": "Er\x1b]0;x\x07 gewann \u202e.",
+           "answerable": True, "correct": True}
+    print_table({"datasets": {"seeds": {"rows": [row], "totals": {"answered": 1}}}})
+    err = capsys.readouterr().err
+    assert "ok  q1" in err and "Wer gewann?" in err and "Er gewann ." in err
+    assert not any(ch in err for ch in "\x1b\x07\x9b\u202e"), repr(err)

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from rag.generate import GenerationStats, Message
-from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM, RELEVANCE_SYSTEM
+from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM
 from rag.rewrite import REWRITE_SYSTEM
 
 REAL_DIMENSION = 768
@@ -53,7 +53,7 @@ class HashEmbedder:
         return self._embed(texts)
 
 
-_JUDGES = (JUDGE_SYSTEM, ANSWER_SYSTEM, RELEVANCE_SYSTEM)
+_JUDGES = (JUDGE_SYSTEM, ANSWER_SYSTEM)
 _SENTENCE = re.compile(r"\S.*?[.!?](?=\s|$)", re.S)
 
 
