@@ -563,6 +563,7 @@ def test_ask_prints_no_escape_sequences_from_articles_or_the_model(
     escape sequence to the terminal, in text or in --json (where JSON leaves C1 and bidi raw)."""
     from fakes import ScriptedGenerator, sources_in
 
+    from rag.chunk import split_sentences
     from rag.pipeline import Assistant
     from rag.settings import Settings
 
@@ -575,16 +576,17 @@ def test_ask_prints_no_escape_sequences_from_articles_or_the_model(
     capsys.readouterr()
 
     def answer(messages: Any) -> str:
-        src = sources_in(messages)
-        n = next((k for k, text in src.items() if "Montag" in text), None)
-        return f"\x07{src[n]} [{n}]" if n else "NOT IN SOURCES"  # a bell of its own, the escapes copied
+        for n, passage in sources_in(messages).items():  # a bell of its own, the article's escapes copied
+            for sentence in split_sentences(passage):
+                if "Montag" in sentence.text:
+                    return f"\x07{sentence.text} [{n}]"
+        return "NOT IN SOURCES"
 
     gen = ScriptedGenerator(answer, piece_chars=3)
     real_build = rag.factory.build_assistant
 
     def build(settings: Settings) -> Assistant:
-        return real_build(settings.with_overrides(refuse_below=0.0, answer="sentences"), embedder=fake_embedder,
-                          generator=gen)
+        return real_build(settings.with_overrides(refuse_below=0.0), embedder=fake_embedder, generator=gen)
 
     monkeypatch.setattr(rag.factory, "build_assistant", build)
     question = "Wie viele Festnahmen meldete die Polizei in Minsk am Montag?"

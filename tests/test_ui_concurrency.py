@@ -31,7 +31,7 @@ from fakes import FakeEmbedder, ScriptedGenerator, echo_sources
 
 from rag.factory import build_assistant
 from rag.generate import GenerationStats, Message
-from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM, RELEVANCE_SYSTEM
+from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM
 from rag.pipeline import Done, Token
 from rag.rewrite import REWRITE_SYSTEM
 from rag.settings import Settings
@@ -46,7 +46,7 @@ LONG_S = 900.0
 """A time limit no test reaches: a stream still running at it was never stopped."""
 WAIT_S = 300.0
 """How long a request may wait for the model before it fails (well below ``LONG_S``)."""
-_HELPERS = (JUDGE_SYSTEM, ANSWER_SYSTEM, RELEVANCE_SYSTEM, REWRITE_SYSTEM)
+_HELPERS = (JUDGE_SYSTEM, ANSWER_SYSTEM, REWRITE_SYSTEM)
 _WHO = [re.compile(p) for p in (r"ENDLESS", r"User \d", r"Putin promise", r"Er erhielt")]  # the first one found
 
 
