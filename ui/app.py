@@ -7,7 +7,6 @@ Gradio is imported here and nowhere in the core.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ from rag.settings import Settings
 from rag.types import Turn
 from ui import render
 from ui.security import AuthGate, parse_auth, require_auth_beyond_loopback
-from ui.service import ChatService, real_service
+from ui.service import ChatService, started_service
 
 log = logging.getLogger("rag.ui")
 
@@ -193,20 +192,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, servic
     require_auth_beyond_loopback(host, auth)
     from starlette.middleware import Middleware
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if log.level == logging.NOTSET:
-        log.setLevel(logging.INFO)
-    service = service or real_service(settings)
-    if service.error:
-        print(f"warning: {service.error}", file=sys.stderr)
-    else:
-        try:
-            service.assistant().warm_up()
-        except RagError as exc:
-            print(f"warning: {exc}", file=sys.stderr)
-        except Exception as exc:  # the app still starts: the corpus tab works, answers report the error
-            log.error("warm-up failed", exc_info=exc)
+    service = started_service(settings, service, log)
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)
     # Gradio's own start-up probe gives the server 3 s to answer and then refuses to start, which a

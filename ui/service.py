@@ -6,8 +6,10 @@ methods, so this part is tested with fakes and shared by the API endpoint.
 
 from __future__ import annotations
 
+import logging
 import queue
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -355,3 +357,26 @@ def real_service(settings: Settings) -> ChatService:
         return ChatService(settings, build_embedder(settings), build_generator(settings), build)
     except RagError as exc:
         return ChatService(settings, None, None, build, error=str(exc))
+
+
+def started_service(settings: Settings, service: ChatService | None, log: logging.Logger) -> ChatService:
+    """The service a front end (the chat app, ``rag serve``) starts with, its model warmed up.
+
+    A failed warm-up is reported and the front end still starts: the corpus tab works, and each
+    answer reports the error itself.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+    service = service or real_service(settings)
+    if service.error:
+        print(f"warning: {service.error}", file=sys.stderr)
+        return service
+    try:
+        service.assistant().warm_up()
+    except RagError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+    except Exception as exc:
+        log.error("warm-up failed", exc_info=exc)
+    return service

@@ -405,22 +405,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, service
     require_key_beyond_loopback(host, settings.api_key)
     import uvicorn
 
-    from ui.service import real_service
+    from ui.service import started_service
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if log.level == logging.NOTSET:
-        log.setLevel(logging.INFO)
-    service = service or real_service(settings)
-    if service.error:
-        print(f"warning: {service.error}", file=sys.stderr)
-    else:
-        try:
-            service.assistant().warm_up()
-        except RagError as exc:
-            print(f"warning: {exc}", file=sys.stderr)
-        except Exception as exc:  # the server still starts; answers report the error
-            log.error("warm-up failed", exc_info=exc)
+    service = started_service(settings, service, log)
     app = build_app(service, settings)
     print(f"rag serve: OpenAI-compatible API on http://{host}:{port}/v1, model {MODEL!r}", file=sys.stderr, flush=True)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning")).run()
