@@ -55,7 +55,7 @@ class SlowGenerator:
     each answer's ``(event, who)``: ``start``, then ``finished`` or ``stopped`` (closed early).
 
     ``who`` names the question (``User 3``, ``ENDLESS``, ...). While ``gate`` is clear, an
-    answer waits before its first piece (at most ``WAIT_S``). Judge, relevance and rewrite
+    answer waits before its first piece (at most ``WAIT_S``). Judge and rewrite
     calls run without pause and are not logged, but count as model use.
     """
 
