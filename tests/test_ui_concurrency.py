@@ -55,7 +55,7 @@ class SlowGenerator:
     each answer's ``(event, who)``: ``start``, then ``finished`` or ``stopped`` (closed early).
 
     ``who`` names the question (``User 3``, ``ENDLESS``, ...). While ``gate`` is clear, an
-    answer waits before its first piece (at most ``WAIT_S``). Judge, relevance and rewrite
+    answer waits before its first piece (at most ``WAIT_S``). Judge and rewrite
     calls run without pause and are not logged, but count as model use.
     """
 
@@ -223,6 +223,34 @@ def test_errors_inside_the_worker_reach_the_caller(ingested: Store, settings: Se
         service.ask_json("   ")
     assert not service.lock.locked(), "the worker released the model before handing over its error"
     ask(service)
+
+
+def test_the_guard_passes_on_the_models_yes_probability_and_obeys_the_ticket() -> None:
+    """The answer judge reads P(yes) through the guard (so RAG_JUDGE_THRESHOLD holds in the app);
+    a model that cannot tell gives a greedy yes or no; a cancelled request asks the model nothing."""
+    from rag.generate import YesNoScorer
+    from ui.service import GuardedGenerator, Ticket
+
+    asked: list[object] = []
+
+    class Scorer(ScriptedGenerator):
+        def yes_probability(self, messages: Sequence[Message]) -> float:
+            asked.append(messages)
+            return 0.8
+
+    judge = [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": "Passage: a b\nClaim: c\n"}]
+    guard = GuardedGenerator(Scorer())
+    assert isinstance(guard, YesNoScorer) and guard.yes_probability(judge) == 0.8
+    guard.inner = ScriptedGenerator(judge=lambda claim, passage: claim == passage)
+    assert guard.yes_probability(judge) == 0.0
+    judge[1]["content"] = "Passage: c\nClaim: c\n"
+    assert guard.yes_probability(judge) == 1.0
+    guard.inner = Scorer()
+    guard.ticket = Ticket(60.0)
+    guard.ticket.cancel()
+    with pytest.raises(Exception) as stopped:  # noqa: B017 - the private _Stopped, named below
+        guard.yes_probability(judge)
+    assert type(stopped.value).__name__ == "_Stopped" and len(asked) == 1
 
 
 def _until_token(events: Iterator[Any]) -> Iterator[Any]:

@@ -19,7 +19,7 @@ from typing import TypeVar, cast
 
 from embeddings.embedder import Embedder
 from rag.errors import InputError, ModelMissingError, RagError
-from rag.generate import GenerationStats, Generator, Message
+from rag.generate import GenerationStats, Generator, Message, YesNoScorer
 from rag.ingest import Ingestor, IngestReport
 from rag.language import LANGUAGE_NAMES
 from rag.pipeline import Assistant, Event
@@ -79,11 +79,13 @@ class Ticket:
 
 
 class GuardedGenerator:
-    """Wraps the chat model so every call (answer, judge, rewrite, relevance) obeys the current ticket.
+    """Wraps the chat model so every call (answer, judges, rewrite, translation) obeys the current ticket.
 
     Before each text piece the ticket is checked; a cancelled or late request
     stops there and the model's own stream is closed, so it releases the model
     within one token (or one prompt evaluation) instead of finishing the answer.
+    It passes on the model's P(yes) (``YesNoScorer``), so the answer judge's
+    threshold (``RAG_JUDGE_THRESHOLD``) holds in the app as in ``rag ask``.
     """
 
     def __init__(self, inner: Generator) -> None:
@@ -114,6 +116,17 @@ class GuardedGenerator:
             close = getattr(pieces, "close", None)
             if close is not None:
                 close()
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        """The model's P(yes) for a judge prompt (one prompt evaluation, checked before and after),
+        or 1.0/0.0 from a greedy reply when the model cannot tell."""
+        self._check()
+        if isinstance(self.inner, YesNoScorer):
+            p = self.inner.yes_probability(messages)
+            self._check()
+            return p
+        reply = "".join(self.stream(messages, max_tokens=3, temperature=0.0)).strip().lower()
+        return 1.0 if reply.startswith(("yes", "ja")) else 0.0
 
 
 _END = object()
