@@ -16,6 +16,7 @@ from rag.retrieve import Retriever
 from rag.rewrite import LlmRewriter
 from rag.settings import Settings
 from rag.store import Store
+from rag.translate import PhraseTranslator
 from rag.wordmatch import TranslatedNames
 
 EMBED_BACKENDS = ("torch", "onnx-int8")
@@ -26,7 +27,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if settings.embed_backend == "torch":
         return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
     if settings.embed_backend == "onnx-int8":
-        from embeddings.onnx_embedder import OnnxEmbedder
+        from embeddings.onnx_embedder import SOLO_RUNS, OnnxEmbedder
         from embeddings.onnx_export import EXPORT_VERSION, ExportError, ensure_int8
 
         source = resolve_embedder(settings)
@@ -38,8 +39,8 @@ def build_embedder(settings: Settings) -> Embedder:
             except ExportError as exc:
                 raise ModelError(f"{exc}; use RAG_EMBED_BACKEND=torch for the float model") from None
 
-        return OnnxEmbedder(source, locate, f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}", settings.threads,
-                            settings.embed_batch)
+        return OnnxEmbedder(source, locate, f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}{SOLO_RUNS}",
+                            settings.threads)
     raise InputError(f"embed_backend {settings.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
 
 
@@ -78,7 +79,8 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
     judge = LlmAnswerJudge(generator, settings.judge_threshold) if settings.llm_judge else None
     checker = GroundedChecker(retriever=retriever, judge=judge, checks=settings.checks,
                               corroborate=settings.corroborate,
-                              translated=TranslatedNames(retriever.embedder.embed_queries))
+                              translated=TranslatedNames(retriever.embedder.embed_queries),
+                              translate=PhraseTranslator(generator))
     answerer = GroundedAnswerer(retriever=retriever, generator=generator, checker=checker, top_k=settings.passages,
                                 max_tokens=settings.max_tokens, temperature=settings.temperature,
                                 max_sentences=settings.max_sentences)

@@ -66,23 +66,27 @@ class GroundedChecker:
     """Ties each answer sentence to a quote through the registered checks (``rag.checks``), or says why not.
 
     ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translated(word, text)``
-    finds a name written as its translation ("France" for "Frankreich"); ``retriever`` ranks a
+    finds a name written as its translation ("France" for "Frankreich"); ``translate(phrase)`` puts
+German words left in an English answer into English; ``retriever`` ranks a
     passage's candidate quotes by their stored vectors. ``checks`` is ``RAG_CHECKS``.
     """
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
-                 translated: Callable[[str, str], bool] | None = None, checks: str = "", tries: int = 4,
+                 translated: Callable[[str, str], bool] | None = None,
+                 translate: Callable[[str], str] | None = None, checks: str = "", tries: int = 4,
                  corroborate: int = 1) -> None:
         self.retriever = retriever
         self.corroborate = corroborate
         self.tries = tries
         self.judge = judge
         self.translated = translated
+        self.translate = translate
         self.checks = checks
         enabled(checks)
 
     def context(self, question: str, lang: str, evidence: Sequence[Evidence]) -> Context:
-        return Context(question, lang, evidence, self.judge, self.translated, self._rank if self.retriever else None)
+        return Context(question, lang, evidence, self.judge, self.translated, self._rank if self.retriever else None,
+                       translate=self.translate)
 
     def check(self, drafts: Sequence[DraftSentence], evidence: Sequence[Evidence], ctx: Context,
               off: frozenset[str] = frozenset()) -> tuple[list[Grounding], bool]:

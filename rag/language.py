@@ -50,3 +50,60 @@ def detect_language(text: str) -> str:
     de = sum(w in FUNCTION_WORDS["de"] for w in words) + 2 * len(re.findall(r"[äöüß]", lowered))
     en = sum(w in FUNCTION_WORDS["en"] for w in words)
     return "de" if de > en else "en"
+
+
+FOREIGN_MARGIN = 2.0
+"""How much more common (in Zipf units, log10 per billion words) a word must be in the other language."""
+
+
+def _zipf(word: str, lang: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, lang))
+
+
+def is_foreign(word: str, lang: str) -> bool:
+    """Whether ``word`` belongs to the other language, by the word frequencies of ``wordfreq``.
+
+    A word is foreign to English when it is at least ``FOREIGN_MARGIN`` Zipf units more common in
+    German ("umfassende" 4.1 vs 0.0, "Hilfe" 5.2 vs 1.8); words both use ("Minsk", "Bank", "Rat")
+    stay. Only German in English answers is looked for: German answers quote German sources.
+    """
+    if lang != "en" or len(word) < 3:
+        return False
+    folded = word.lower()
+    de = _zipf(folded, "de")
+    return de >= 2.0 and de - _zipf(folded, "en") >= FOREIGN_MARGIN
+
+
+_TOKEN = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
+
+
+def foreign_spans(text: str, lang: str) -> list[tuple[int, int]]:
+    """Character spans of runs of other-language words in ``text`` (a run holds a lowercase one).
+
+    A capitalised word alone is left: it is a name ("Lukaschenko") more often than a noun, and
+    names are the name checks' business. "umfassende Hilfe" is one run; "Hilfe" alone is not.
+    """
+    if lang != "en":
+        return []
+    spans: list[tuple[int, int]] = []
+    run: list[re.Match[str]] = []
+
+    def close() -> None:
+        if any(m.group()[0].islower() for m in run):
+            spans.append((run[0].start(), run[-1].end()))
+        run.clear()
+
+    for m in _TOKEN.finditer(text):
+        parts = m.group().split("-")
+        if all(is_foreign(p, lang) or p.lower() in FUNCTION_WORDS["de"] for p in parts) and (
+                any(is_foreign(p, lang) for p in parts)
+                or (run and m.group().lower() in FUNCTION_WORDS["de"] - FUNCTION_WORDS["en"])):
+            if run and text[run[-1].end():m.start()].strip(" -,"):
+                close()
+            run.append(m)
+        else:
+            close()
+    close()
+    return spans
