@@ -290,6 +290,31 @@ class Segment:
             yield self.document(doc_id), self.passages(first, first + count, 0)
 
 
+def release_pages(array: np.ndarray, start: int, stop: int) -> None:
+    """Rows ``start:stop`` of a read-only, memory-mapped ``array`` are not needed again: their pages
+    leave this process's resident memory (they stay in the page cache, so reading them again is
+    correct, only slower). A merge copies old segments' sentence rows into a new file; without this,
+    every page it read would stay resident beside the new file's, two copies of what it merged.
+    Does nothing for an array in ordinary memory."""
+    mapped = array.base
+    while mapped is not None and not isinstance(mapped, mmap.mmap):
+        mapped = getattr(mapped, "base", None)
+    if (mapped is None or array.flags.writeable or not array.flags.c_contiguous or stop <= start
+            or not hasattr(mmap, "MADV_DONTNEED")):
+        return
+    try:
+        origin = np.frombuffer(mapped, dtype=np.uint8).ctypes.data
+        row = array.strides[0]
+        first = array.ctypes.data - origin + start * row
+        last = array.ctypes.data - origin + stop * row
+        page = mmap.PAGESIZE
+        lo, hi = first // page * page, min(len(mapped), -(-last // page) * page)
+        if hi > lo:
+            mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    except (OSError, ValueError, BufferError):
+        pass
+
+
 def _random_access(matrix: np.ndarray) -> None:
     """Tell the kernel a mapped matrix is read by scattered rows (a question's candidate sentences),
     so a page fault does not read ahead the pages around it into memory."""

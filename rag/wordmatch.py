@@ -1,10 +1,12 @@
 """Names across languages: is "France" in a German text that says "Frankreich"?
 
-The citation check refuses a sentence that names someone or something no
-source names, which is how invented names are caught. Spelling rules catch
-"Lukashenko"/"Lukaschenko", and a short exonym table the places of the first
-corpus, but an answer translated from German is full of names that change
-with the language: "Roman" is "römisch", "Master" "Meister", "East" "Osten".
+The answer checks refuse a sentence that names someone or something no
+source names, which is how invented names are caught. Spelling rules
+(``rag.names``) catch "Lukashenko"/"Lukaschenko", but an answer translated
+from German is full of names that change with the language: "Moscow" is
+"Moskau", "Roman" "römisch", "Master" "Meister", "East" "Osten", "Sunday"
+"Sonntag". There is no table of such pairs: it would only ever hold the
+pairs of the questions it was written for.
 On the XQuAD answer sample, 3 of the 11 correct answers that verification
 refused were refused for such a name alone.
 
@@ -22,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from rag.textnorm import STOPWORDS
+from rag.language import STOPWORDS
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
 TRANSLATION_THRESHOLD = 0.75

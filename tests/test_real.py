@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from rag.errors import RagError
-from rag.prompt import detect_language
+from rag.language import detect_language
 from rag.settings import Settings
 
 pytestmark = pytest.mark.real
@@ -33,15 +33,13 @@ def assistant():
 
 
 def test_headline_question_sources_promises_from_three_articles(assistant):
-    """Retrieval must put the promises of at least three articles before the model.
+    """Retrieval's best six sentences of the top eight passages hold the promises of at least three articles.
 
     Which of them the 1.5B model then cites varies with the smallest numeric
     change (the int8 export, the CPU's kernels): the eval's completeness figure
     measures that over the synthesis items, not one sample here.
     """
-    settings = Settings.from_env()
-    evidence = assistant.retriever.retrieve("What did Putin promise Lukashenko?", settings.top_k,
-                                            settings.evidence_sentences).evidence
+    evidence = assistant.retriever.retrieve("What did Putin promise Lukashenko?", 8, 6).evidence
     promising = {e.passage.doc_id for e in evidence if PROMISE.search(e.sentence.text)}
     assert len(promising) >= 3, [e.sentence.text for e in evidence]
 
@@ -96,3 +94,24 @@ def test_cli_json_contract_and_bad_input():
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
         assert c["quote"] in c["passage"]
+
+
+def test_the_judges_p_yes_agrees_with_its_greedy_reply(assistant):
+    """The judge's threshold is on P(yes) / (P(yes) + P(no)); 0.5 must be the greedy reply it replaced."""
+    from rag.judge import ANSWER_SYSTEM, ask_yes_no, yes_score
+
+    source = "Lukaschenko hatte sich mit 80,1 Prozent der Stimmen für eine sechste Amtszeit bestätigen lassen."
+    cases = [("What share of the vote did Lukashenko get?", "Lukashenko got 80.1 percent of the vote."),
+             ("What share of the vote did Lukashenko get?", "Lukashenko got 52 percent of the vote."),
+             ("Who won the football match?", "Bayern Munich won 3-1.")]
+    for question, answer in cases:
+        user = f"Question: {question}\nSource: {source}\nAnswer: {answer}\n" \
+               "Does the source give this answer to the question? Reply yes or no."
+        p = yes_score(assistant.generator, ANSWER_SYSTEM, user)
+        assert 0.0 <= p <= 1.0
+        assert (p >= 0.5) == ask_yes_no(assistant.generator, ANSWER_SYSTEM, user), (answer, p)
+    right = yes_score(assistant.generator, ANSWER_SYSTEM, f"Question: {cases[0][0]}\nSource: {source}\n"
+                      f"Answer: {cases[0][1]}\nDoes the source give this answer to the question? Reply yes or no.")
+    wrong = yes_score(assistant.generator, ANSWER_SYSTEM, f"Question: {cases[2][0]}\nSource: {source}\n"
+                      f"Answer: {cases[2][1]}\nDoes the source give this answer to the question? Reply yes or no.")
+    assert right > wrong

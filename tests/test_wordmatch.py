@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.citations import CitationChecker, DraftSentence
+from rag.answer_text import DraftSentence
+from rag.grounded import GroundedChecker
 from rag.types import Evidence, Passage, Sentence
 from rag.wordmatch import TranslatedNames
 
@@ -62,18 +63,20 @@ def _evidence() -> list[Evidence]:
 
 
 def _check(claim: str, translated: TranslatedNames | None) -> tuple[bool, str]:
-    checker = CitationChecker(lambda c, e: np.full((len(c), len(e)), 0.8, np.float32), threshold=0.55,
-                              judge=lambda c, t: True, translated=translated)
-    [v] = checker.check([DraftSentence(claim, (1,))], _evidence(), "For what nation did Ribault claim the land?")
-    return v.sentence.supported, v.reason
+    """Grounded with the passage-name check; the judge, when asked, says yes."""
+    checker = GroundedChecker(judge=lambda q, a, source: True, translated=translated)
+    question = "For what nation did Ribault claim the land?"
+    ev = _evidence()
+    [g], _ = checker.check([DraftSentence(claim, (1,))], ev, checker.context(question, "en", ev))
+    return g.evidence is not None, g.reason
 
 
 def test_the_checker_accepts_a_translated_name_only_with_the_matcher() -> None:
     claim = "Ribault claimed the land for France."
-    assert _check(claim, None) == (False, "name france is in no source")
+    assert _check(claim, None) == (False, "france stands in no source")
     assert _check(claim, TranslatedNames(Embed())) == (True, "")
 
 
 def test_the_checker_still_refuses_a_name_no_source_has() -> None:
-    assert _check("Ribault claimed the land for Spain.", TranslatedNames(Embed())) == (
-        False, "name spain is in no source")
+    claim = "Ribault claimed the land for Spain."
+    assert _check(claim, TranslatedNames(Embed())) == (False, "spain stands in no source")

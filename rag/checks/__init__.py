@@ -62,6 +62,7 @@ class Context:
     judge: Callable[[str, str, str], bool] | None = None
     translated: Callable[[str, str], bool] | None = None
     rank: Callable[[str, Passage, list[int]], list[float]] | None = None
+    translate: Callable[[str], str] | None = None
     costs: dict[str, float] = field(default_factory=dict)
 
 
@@ -115,6 +116,7 @@ def load() -> None:
     from rag.checks import (
         answer_judge,
         fact_kind,
+        foreign_words,
         invented_years,
         lead_in,
         names_in_passage,
@@ -122,4 +124,5 @@ def load() -> None:
         split_numbers,
     )
 
-    del answer_judge, fact_kind, invented_years, lead_in, names_in_passage, numbers_in_quote, split_numbers
+    del answer_judge, fact_kind, foreign_words, invented_years, lead_in, names_in_passage, numbers_in_quote
+    del split_numbers

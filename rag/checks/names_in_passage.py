@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rag.checks import Claim, Context, check
-from rag.citations import name_in
+from rag.names import name_in
 from rag.types import Passage
 
 
@@ -14,9 +14,11 @@ def names_in_passage(claim: Claim, passage: Passage, ctx: Context) -> list[int]:
     Names may stand outside the quote: German news names a person once and then says "er".
     ``Context.translated`` finds "France" written as "Frankreich".
     """
-    def named(folded: str, written: str) -> bool:
-        return name_in(folded, passage.text) or (ctx.translated is not None and ctx.translated(written, passage.text))
-
-    if all(named(f, w) for f, w in claim.names.items()):
+    if all(named(f, w, passage.text, ctx) for f, w in claim.names.items()):
         return list(range(len(passage.sentences)))
     return []
+
+
+def named(folded: str, written: str, text: str, ctx: Context) -> bool:
+    """``folded`` spelled alike in ``text`` (``rag.names.name_in``), or ``written`` there as its translation."""
+    return name_in(folded, text) or (ctx.translated is not None and ctx.translated(written, text))
