@@ -20,6 +20,7 @@ from rag.generate import GenerationStats, Message
 from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM
 from rag.rewrite import REWRITE_SYSTEM
 from rag.textnorm import tokens
+from rag.translate import SYSTEM as TRANSLATE_SYSTEM
 
 FAKE_EMBEDDER_ID = "fake:hash-64"
 
@@ -88,7 +89,8 @@ class ScriptedGenerator:
 
     def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5,
                  judge: Callable[[str, str], bool] | None = None, stats: GenerationStats | None = None,
-                 rewrite: Callable[[str, str, str], str] | None = None) -> None:
+                 rewrite: Callable[[str, str, str], str] | None = None,
+                 translate: Callable[[str], str] | None = None) -> None:
         self.answer = answer
         self.stats = stats
         self._model_id = model_id
@@ -99,6 +101,8 @@ class ScriptedGenerator:
         self.answer_judge_calls: list[tuple[str, str, str]] = []
         self.rewrite = rewrite or (lambda question, previous, answer: question)
         self.rewrite_calls: list[tuple[str, str, str]] = []
+        self.translate = translate or (lambda phrase: phrase)
+        self.translate_calls: list[str] = []
 
     @property
     def model_id(self) -> str:
@@ -131,6 +135,10 @@ class ScriptedGenerator:
             previous, answer, question = _REWRITE_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
             self.rewrite_calls.append((question, previous, answer))
             yield self.rewrite(question, previous, answer)
+            return
+        if msgs and msgs[0]["content"] == TRANSLATE_SYSTEM:
+            self.translate_calls.append(msgs[-1]["content"])
+            yield self.translate(msgs[-1]["content"])
             return
         self.calls.append({"messages": msgs, "max_tokens": max_tokens, "temperature": temperature})
         text = self.answer(msgs) if callable(self.answer) else self.answer

@@ -72,11 +72,12 @@ def test_the_phrase_translator_asks_once_per_phrase_and_keeps_the_first_line() -
     from rag.translate import SYSTEM, PhraseTranslator
     from tests.fakes import ScriptedGenerator
 
-    generator = ScriptedGenerator(lambda messages: '"unjust"\nThis means not fair.')
+    generator = ScriptedGenerator(translate=lambda phrase: '"unjust"\nThis means not fair.')
     translate = PhraseTranslator(generator)
     assert translate("ungerechten") == "unjust"
     assert translate("ungerechten") == "unjust"
-    assert len(generator.calls) == 1 and generator.messages[0]["content"] == SYSTEM
+    assert generator.translate_calls == ["ungerechten"]
+    assert SYSTEM.startswith("Translate the German words")
 
 
 def test_the_assistant_answers_english_with_the_gloss_not_the_german(make_assistant) -> None:  # type: ignore[no-untyped-def]

@@ -36,6 +36,7 @@ from rag.pipeline import Done, Token
 from rag.rewrite import REWRITE_SYSTEM
 from rag.settings import Settings
 from rag.store import Store
+from rag.translate import SYSTEM as TRANSLATE_SYSTEM
 from ui.service import ChatService, RequestTimeout
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -46,7 +47,7 @@ LONG_S = 900.0
 """A time limit no test reaches: a stream still running at it was never stopped."""
 WAIT_S = 300.0
 """How long a request may wait for the model before it fails (well below ``LONG_S``)."""
-_HELPERS = (JUDGE_SYSTEM, ANSWER_SYSTEM, REWRITE_SYSTEM)
+_HELPERS = (JUDGE_SYSTEM, ANSWER_SYSTEM, REWRITE_SYSTEM, TRANSLATE_SYSTEM)
 _WHO = [re.compile(p) for p in (r"ENDLESS", r"User \d", r"Putin promise", r"Er erhielt")]  # the first one found
 
 
@@ -55,7 +56,7 @@ class SlowGenerator:
     each answer's ``(event, who)``: ``start``, then ``finished`` or ``stopped`` (closed early).
 
     ``who`` names the question (``User 3``, ``ENDLESS``, ...). While ``gate`` is clear, an
-    answer waits before its first piece (at most ``WAIT_S``). Judge and rewrite
+    answer waits before its first piece (at most ``WAIT_S``). Judge, rewrite and translation
     calls run without pause and are not logged, but count as model use.
     """
 
