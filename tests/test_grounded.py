@@ -69,7 +69,7 @@ def test_numbers_no_one_sentence_states_together_are_cited_to_two_quotes() -> No
     assert [q.text for _, q in g.quotes()] == [date, vote]
     g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent and 12 seats.", (1,), ev, "q?")
     assert g.evidence is None, "12 stands in no sentence"
-    g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent.", (1,), ev, "q?",
+    g, _, _ = grounded(GroundedChecker(corroborate=0), "On August 9 he got 80.1 percent.", (1,), ev, "q?",
                        off=frozenset({"numbers_in_quote"}))
     assert g.evidence is not None and not g.also, "with the rule off, one passage grounds the claim"
 
@@ -124,9 +124,9 @@ def test_a_name_may_stand_anywhere_in_the_passage() -> None:
     g, answers, _ = grounded(GroundedChecker(), "Peter Stöger offered the referee his glasses.", (1,), ev,
                              "Who offered the referee his glasses?")
     assert g.evidence is not None and answers
-    g, _, _ = grounded(GroundedChecker(), "Peter Gruber offered the referee his glasses.", (1,), ev,
-                       "Who offered the referee his glasses?")
-    assert g.evidence is None and "gruber" in g.reason
+    g, _, _ = grounded(GroundedChecker(judge=lambda q, a, source: "Gruber" in source),
+                       "Peter Gruber offered the referee his glasses.", (1,), ev, "Who offered him his glasses?")
+    assert g.evidence is None and g.reason == "answer_judge said no", "a name in no source is the judge's to refuse"
 
 
 def test_the_judge_reads_the_quote_after_the_sentence_before_and_can_refuse() -> None:
@@ -165,7 +165,7 @@ def test_an_answer_must_add_the_kind_of_fact_its_question_asks_for() -> None:
 
 def test_every_check_is_registered_once_with_a_reason_and_can_be_switched_off() -> None:
     names = [c.name for c in enabled()]
-    assert names == list(REGISTRY) and len(names) == len(set(names)) >= 6
+    assert names == list(REGISTRY) and len(names) == len(set(names)) >= 5
     assert all(c.doc for c in REGISTRY.values())
     assert "answer_judge" not in [c.name for c in enabled("-answer_judge")]
     with pytest.raises(InputError, match="unknown check 'nope'"):
