@@ -4,8 +4,7 @@
 into a signed bag-of-words vector, so "Lukashenko" and "Lukaschenko" land on the same
 coordinate and texts that share words are close. ``ScriptedGenerator`` streams a fixed
 answer (or one computed from the prompt it receives) and remembers every prompt; asked one of
-the judges', the rewriter's or the phrase translator's fixed prompts, it answers that from a
-function the test gives.
+the judges' or the rewriter's fixed prompts, it answers that from a function the test gives.
 """
 
 from __future__ import annotations
@@ -103,7 +102,6 @@ class ScriptedGenerator:
         self.rewrite = rewrite or (lambda question, previous, answer: question)
         self.rewrite_calls: list[tuple[str, str, str]] = []
         self.translate = translate or (lambda phrase: phrase)
-        """By default the phrase comes back untranslated, so the foreign-words check keeps the sentence as drafted."""
         self.translate_calls: list[str] = []
 
     @property

@@ -69,15 +69,15 @@ def test_german_answers_are_left_alone() -> None:
 
 
 def test_the_phrase_translator_asks_once_per_phrase_and_keeps_the_first_line() -> None:
-    from rag.translate import PhraseTranslator
+    from rag.translate import SYSTEM, PhraseTranslator
     from tests.fakes import ScriptedGenerator
 
-    # the fake answers from ``translate`` only when asked under rag.translate.SYSTEM
     generator = ScriptedGenerator(translate=lambda phrase: '"unjust"\nThis means not fair.')
     translate = PhraseTranslator(generator)
     assert translate("ungerechten") == "unjust"
     assert translate("ungerechten") == "unjust"
-    assert generator.translate_calls == ["ungerechten"] and not generator.calls
+    assert generator.translate_calls == ["ungerechten"]
+    assert SYSTEM.startswith("Translate the German words")
 
 
 def test_the_assistant_answers_english_with_the_gloss_not_the_german(make_assistant) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,8 @@ from rag.settings import Settings
 
 pytestmark = pytest.mark.real
 
-MILITARY = re.compile(r"militar|military", re.I)
+HELP = re.compile(r"militar|military|help|assist|support|\baid\b|Hilfe", re.I)
+"""What Putin promised, in the words the model may put it in (see tests/test_real.py)."""
 # llama-cpp-python's server applies a repeat penalty of 1.1 unless told otherwise; the local generator applies none.
 EXTRA = '{"repeat_penalty": 1.0}'
 
@@ -92,7 +93,7 @@ def test_an_answer_is_generated_by_the_llm_server(llm_server: str) -> None:
     assert isinstance(assistant.generator, RemoteGenerator)
     answer = assistant.ask("What did Putin promise Lukashenko?")
     assert not answer.refused, answer.draft
-    assert MILITARY.search(answer.answer), answer.answer
+    assert HELP.search(answer.answer), answer.answer
     assert answer.citations and all(c.quote in c.passage for c in answer.citations)
     assert answer.timings.checks.get("answer_judge_calls", 0) >= 1, "the answer judge ran (through the server)"
     assert assistant.rewriter is not None and getattr(assistant.rewriter, "generator", None) is assistant.generator
@@ -123,8 +124,8 @@ def test_two_rag_serve_instances_answer_from_one_llm_server(llm_server: str, tmp
         for proc in procs:
             _stop(proc)
     text = whole.choices[0].message.content or ""
-    assert MILITARY.search(text) and "[1]" in text, text
+    assert HELP.search(text) and "[1]" in text, text
     assert (whole.model_extra or {})["citations"] and whole.choices[0].message.annotations
     streamed_text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
-    assert MILITARY.search(streamed_text) and "[1]" in streamed_text, streamed_text
+    assert streamed_text == text, "two instances on one greedy server give one answer"
     assert any((c.model_extra or {}).get("citations") for c in streamed)

@@ -463,7 +463,12 @@ def test_a_client_that_goes_away_frees_the_model(start: Start) -> None:
     reply = running.client().chat.completions.create(model=MODEL, messages=[{"role": "user", "content": QUESTION}])
     took = time.monotonic() - hung_up
     assert reply.choices[0].message.content
-    assert slow.stopped_early == 1 and took < 10.0, f"the next answer waited {took:.1f} s behind an abandoned one"
+    assert took < 10.0, f"the next answer waited {took:.1f} s behind an abandoned one"
+    # Under load the abandoned answer may reach the model only after the next one: it is stopped then.
+    deadline = time.monotonic() + 10.0
+    while slow.stopped_early == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert slow.stopped_early == 1, "the abandoned answer ran to its end"
 
 
 def test_citation_urls_use_the_public_address_when_set(start: Start) -> None:
