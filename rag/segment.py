@@ -105,18 +105,30 @@ def write(folder: Path, streams: Streams, dimension: int) -> SegmentRef:
     if at != n_p:
         raise ValueError(f"{at} passage vectors for {n_p} passages")
     index.save(folder / "passages.faiss")
-    sent = np.lib.format.open_memmap(folder / "sentences.npy", mode="w+", dtype=np.float16, shape=(n_s, dimension))
-    at = 0
-    for block in sentence_vectors:
-        if at + len(block) > n_s:
-            raise ValueError(f"more sentence vectors than the {n_s} sentences")
-        sent[at:at + len(block)] = block
-        at += len(block)
-    sent.flush()
-    del sent
+    at = _write_npy(folder / "sentences.npy", sentence_vectors, n_s, dimension)
     if at != n_s:
         raise ValueError(f"{at} sentence vectors for {n_s} sentences")
     return SegmentRef(folder.name, n_d, n_p, n_s, {name: FileCheck.of(folder / name) for name in FILES})
+
+
+def _write_npy(path: Path, vectors: Iterator[np.ndarray], rows: int, dimension: int) -> int:
+    """Write ``rows`` float16 vectors, block by block, as a .npy file; return the rows written.
+
+    Written, not memory-mapped: the pages of a mapped file being filled count in the writer's
+    resident memory until it is unmapped (the whole sentence matrix a second time, while the
+    batch still holds it), where written pages are the page cache's to flush and drop."""
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)), "fortran_order": False,
+              "shape": (rows, dimension)}
+    at = 0
+    with path.open("wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for block in vectors:
+            data = np.ascontiguousarray(block, dtype=np.float16)
+            if data.ndim != 2 or data.shape[1] != dimension or at + len(data) > rows:
+                raise ValueError(f"sentence vectors of shape {data.shape} after {at} of {rows} rows of {dimension}")
+            f.write(data.data)
+            at += len(data)
+    return at
 
 
 def blocks(matrix: np.ndarray) -> Iterator[np.ndarray]:
@@ -155,6 +167,9 @@ def _write_tables(path: Path, articles: Iterable[Article]) -> tuple[int, int, in
                 terms.append(len(words))
                 n_p += 1
                 n_s += len(p.sentences)
+                if len(rows) >= BLOCK:  # a 30 MB article has 80k passages: their tokens are not held at once
+                    lexical.write_rows(con, rows)
+                    rows = []
             lexical.write_rows(con, rows)
         lexical.finish(con)
         con.executemany("INSERT INTO arrays VALUES (?, ?)",

@@ -283,7 +283,7 @@ def test_os_error_is_one_line(home: Path, seeds_dir: Path, fake_embedder: FakeEm
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device", "/x/sentences.npy")
 
-    monkeypatch.setattr(np.lib.format, "open_memmap", full)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", full)
     assert main(["ingest", str(seeds_dir)]) == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "error: No space left on device: /x/sentences.npy"
