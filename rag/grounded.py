@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from rag.answer_kind import Preference, preferred
 from rag.answer_text import DraftSentence, render, split_answer
 from rag.attribution import leads
-from rag.checks import Check, Claim, Context, Grounding, enabled, run
+from rag.checks import STAGES, Check, Claim, Context, Grounding, enabled, run
 from rag.generate import Generator
 from rag.names import name_in, name_words, names
 from rag.prompt import CLOSEST, DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
@@ -88,7 +88,7 @@ class GroundedChecker:
               off: frozenset[str] = frozenset()) -> tuple[list[Grounding], bool]:
         """Each draft sentence's grounding, and whether the grounded ones answer the question at all."""
         active = enabled(self.checks, off)
-        stage = {name: [c for c in active if c.stage == name] for name in ("draft", "quote", "sentence", "answer")}
+        stage = {name: [c for c in active if c.stage == name] for name in STAGES}
         by_n = {e.n: e for e in evidence}
         out = []
         for d in drafts:
@@ -117,7 +117,14 @@ class GroundedChecker:
             out.append(self._confirmed(claim, candidates[: self.tries], stage["sentence"], ctx))
         kept = [g for g in out if g.evidence is not None]
         answers = bool(kept) and all(run(c, ctx, kept) for c in stage["answer"])
-        return out, answers
+        return [self._presented(g, stage["present"], ctx) if g.evidence is not None else g for g in out], answers
+
+    @staticmethod
+    def _presented(g: Grounding, checks: list[Check], ctx: Context) -> Grounding:
+        text = g.text
+        for c in checks:
+            text = run(c, ctx, text)
+        return g if text == g.text else dataclasses.replace(g, text=text)
 
     def _confirmed(self, claim: Claim, candidates: list[Grounding], checks: list[Check], ctx: Context) -> Grounding:
         """The first candidate every sentence check accepts, or the last refusal's reason.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_text import DraftSentence
 from rag.checks import Context
 from rag.checks.foreign_words import foreign_words
 from rag.language import foreign_spans, is_foreign
@@ -41,9 +40,7 @@ def _repair(text: str, lang: str = "en", translate: dict[str, str] | None = None
         return (translate or {}).get(phrase, "")
 
     ctx = Context("q", lang, [], translate=translator if translate is not None else None)
-    out = foreign_words(DraftSentence(text, (1,)), ctx)
-    assert out.cited == (1,)
-    return out.text
+    return foreign_words(text, ctx)
 
 
 def test_a_german_phrase_gives_way_to_its_english_gloss() -> None:
@@ -89,4 +86,15 @@ def test_the_assistant_answers_english_with_the_gloss_not_the_german(make_assist
     kept = unrepaired.ask("What did Putin promise?")
     assert "umfassende" in kept.answer, kept.answer
     assert not answer.refused, answer.answer
+    assert "umfassende" not in answer.answer and "comprehensive help" in answer.answer, answer.answer
+
+
+def test_the_judge_reads_the_sentence_as_drafted_and_the_reader_gets_english(make_assistant) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes import ScriptedGenerator
+
+    draft = 'Putin promised "umfassende Hilfe" (comprehensive help) [1].'
+    generator = ScriptedGenerator(draft, judge=lambda answer, source: True)
+    answer = make_assistant(generator).ask("What did Putin promise Lukashenko?")
+    assert not answer.refused, answer.answer
+    assert generator.answer_judge_calls and all("umfassende Hilfe" in a for _, a, _ in generator.answer_judge_calls)
     assert "umfassende" not in answer.answer and "comprehensive help" in answer.answer, answer.answer

@@ -7,7 +7,9 @@ what a check sees and returns:
 - ``quote``: (Claim, Passage, Context) -> list of sentence indices that may be the quote (empty: the
   passage cannot ground the claim);
 - ``sentence``: (Claim, Grounding, Context) -> bool, whether a grounded sentence is kept;
-- ``answer``: (list of Grounding, Context) -> bool, whether the kept sentences answer at all.
+- ``answer``: (list of Grounding, Context) -> bool, whether the kept sentences answer at all;
+- ``present``: (str, Context) -> str, how a kept sentence is worded for the reader, after every
+  check has decided on the sentence as drafted.
 
 ``RAG_CHECKS=-answer_judge,-fact_kind`` switches checks off; ``rag eval --ablate`` re-assembles
 every answer with each check off in turn, from the same draft, and reports what each one is worth.
@@ -23,7 +25,7 @@ from typing import Any
 
 from rag.types import Evidence, Passage, Sentence
 
-STAGES = ("draft", "quote", "sentence", "answer")
+STAGES = ("draft", "quote", "sentence", "answer", "present")
 
 
 @dataclass(frozen=True)
