@@ -1,4 +1,4 @@
-"""What a sentence that answers a question looks like, for choosing its evidence.
+"""What a sentence that answers a question looks like, for choosing its evidence and checking its answer.
 
 The sentence most like the question is often not the one with the answer:
 asked "how many people were detained?", the embedder ranks "the protests go
@@ -11,17 +11,12 @@ of its own that often leaves the name to the one before ("Der 65-Jährige
 regiert das Land seit 26 Jahren"), so for "how old is Lukashenko?" that
 sentence ranks far down, outside the best passages. An age question therefore
 also searches the corpus's closest sentences outside those passages, and
-gives ages a bonus large enough to bring them in; the model and the citation
-check then decide whose age it is.
+gives ages a bonus large enough to bring them in; the model and the answer
+checks then decide whose age it is.
 
-An age, or how long something has gone on, also changes with the article's
-date: Lukashenko is 65 in an August article and 66 in a September one, the
-protests go on "for weeks" in September and "six months" in February. Such a
-preference is ``dated``: the pipeline then asks once more from the sources of
-dates the answer left out (see ``Assistant._other_dates``). A duration gets
-the age's bonus for the age's reason: asked "how long have the protests been
-going on?", the embedder ranks sentences about the protests that state no
-duration first, and "seit Wochen" sat outside the best passages.
+A duration gets the age's bonus for the age's reason: asked "how long have
+the protests been going on?", the embedder ranks sentences about the protests
+that state no duration first, and "seit Wochen" sat outside the best passages.
 
 Office questions ("which government leader ...?") were tried the same way,
 favouring sentences that name the office; the model then cited the sentence
@@ -40,15 +35,11 @@ from rag.quantity import asks_quantity, states_amount
 
 @dataclass(frozen=True)
 class Preference:
-    """Sentences that pass ``test`` gain ``bonus``; ``beyond_hits`` also looks outside the best passages.
-
-    ``dated``: the value such a sentence states differs with its article's date.
-    """
+    """Sentences that pass ``test`` gain ``bonus``; ``beyond_hits`` also looks outside the best passages."""
 
     test: Callable[[str], bool]
     bonus: float
     beyond_hits: bool = False
-    dated: bool = False
 
 
 _ASKS_AGE = re.compile(r"\b(how old|what age|at what age|wie alt|welches alter|in welchem alter)\b", re.IGNORECASE)
@@ -89,8 +80,8 @@ def states_duration(text: str) -> bool:
     return bool(_STATES_DURATION.search(text))
 
 
-AGE = Preference(states_age, bonus=0.3, beyond_hits=True, dated=True)
-DURATION = Preference(states_duration, bonus=0.3, beyond_hits=True, dated=True)
+AGE = Preference(states_age, bonus=0.3, beyond_hits=True)
+DURATION = Preference(states_duration, bonus=0.3, beyond_hits=True)
 AMOUNT = Preference(states_amount, bonus=0.05)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.textnorm import MONTH_NAMES
+from rag.language import MONTH_NAMES
 from rag.types import AnswerSentence, Citation
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")

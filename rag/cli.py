@@ -15,7 +15,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from rag.bench.args import add_arguments as add_bench_arguments
-from rag.errors import RagError, printable, safe_name
+from rag.errors import RagError, json_text, printable, safe_name, terminal_text
 from rag.settings import Settings
 
 DEFAULT_SEEDS = Path("seeds")
@@ -26,9 +26,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--home", help="cache folder for models and the index (RAG_HOME)")
     g.add_argument("--index", dest="index_dir", help="index folder (RAG_INDEX_DIR)")
     g.add_argument("--llm", dest="llm_path", help="a local GGUF chat model (RAG_LLM_PATH)")
+    g.add_argument("--llm-url", dest="llm_url",
+                   help="generate with an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1, instead of the "
+                        "local GGUF (RAG_LLM_URL)")
     g.add_argument("--embedder", dest="embedder_path", help="a sentence-transformers folder (RAG_EMBEDDER_PATH)")
     g.add_argument("--threads", type=int, help="CPU threads for both models (RAG_THREADS)")
-    g.add_argument("--top-k", dest="top_k", type=int, help="passages retrieved (RAG_TOP_K)")
+    g.add_argument("--passages", "--top-k", dest="passages", type=int,
+                   help="passages retrieved and shown to the model (RAG_PASSAGES)")
     g.add_argument("--temperature", type=float, help="sampling temperature (RAG_TEMPERATURE)")
     g.add_argument("--no-verify", dest="verify", action="store_const", const=False,
                    help="show the model's own citations unchecked (RAG_VERIFY=false)")
@@ -71,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(the peer baseline: whole passages, no checks)")
     ev.add_argument("--limit", type=int)
     ev.add_argument("--ablate", action="store_true",
-                    help="grounded design: also score every answer with each check off in turn (same drafts)")
+                    help="also score every checked answer with each check off in turn (same drafts)")
     ev.add_argument("--no-agreement", dest="agreement", action="store_false",
                     help="skip measuring the support judges against the hand-labelled pairs")
     ev.add_argument("--retrieval-only", action="store_true")
@@ -92,11 +96,19 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--timeout", dest="ui_timeout_s", type=float,
                     help="seconds an answer may take before it is stopped (RAG_UI_TIMEOUT_S, default 120)")
     _common(ui)
+
+    serve = sub.add_parser("serve", help="serve the archive as an OpenAI-compatible chat API (/v1/chat/completions)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on; beyond loopback an API key (RAG_API_KEY) is required")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--timeout", dest="ui_timeout_s", type=float,
+                       help="seconds an answer may take before it is stopped (RAG_UI_TIMEOUT_S, default 120)")
+    _common(serve)
     return parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "top_k", "temperature", "verify")
+    keys = ("home", "index_dir", "llm_path", "embedder_path", "threads", "passages", "temperature", "verify", "llm_url")
     return Settings.from_env().with_overrides(**{k: getattr(args, k, None) for k in keys})
 
 
@@ -108,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from(args)
         handler = {
             "models": cmd_models, "ingest": cmd_ingest, "docs": cmd_docs, "verify": cmd_verify, "ask": cmd_ask,
-            "eval": cmd_eval, "ui": cmd_ui, "bench": cmd_bench,
+            "eval": cmd_eval, "ui": cmd_ui, "bench": cmd_bench, "serve": cmd_serve,
         }[args.command]
         return handler(args, settings)
     except KeyboardInterrupt:
@@ -143,6 +155,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.models_command == "status":
         for label, resolve in (("llm", models.resolve_llm), ("embedder", models.resolve_embedder)):
+            if label == "llm" and settings.llm_url:
+                print(f"llm: {printable(settings.llm_url)} (RAG_LLM_URL; the local GGUF is not used)")
+                continue
             try:
                 print(f"{label}: {resolve(settings)}")
             except RagError as exc:
@@ -168,6 +183,8 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
     from rag.factory import build_embed_cache, build_embedder, build_store
     from rag.ingest import Ingestor, tqdm_progress
 
@@ -176,15 +193,20 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     store.check_writable()  # before a model is loaded or anything embedded
 
     def say(line: str) -> None:  # skipped files and id collisions, as soon as they are known
-        print(line, file=sys.stderr, flush=True)
+        tqdm.write(line, file=sys.stderr)  # above a bar that is being drawn, not inside it
 
+    # One bar per stage, each shown only when there is work: a 30 MB file shows progress while it
+    # is read and split into passages, not only while it is embedded.
+    reading, chunking = tqdm_progress("reading", "B", scale=True), tqdm_progress("chunking", "char", scale=True)
     progress = tqdm_progress("embedding")
-    ingestor = Ingestor(store, build_embedder(settings), settings.chunk_chars,
-                        progress=progress, cache=build_embed_cache(settings), notify=say)
+    ingestor = Ingestor(store, build_embedder(settings), settings.chunk_chars, progress=progress,
+                        cache=build_embed_cache(settings), notify=say, read_progress=reading,
+                        chunk_progress=chunking)
     try:
         report = ingestor.ingest(paths, rebuild=args.rebuild, remove=args.remove, reembed=args.reembed)
     finally:
-        progress.close()  # an error line must not be followed by the bar's last redraw
+        for bar in (reading, chunking, progress):
+            bar.close()  # an error line must not be followed by a bar's last redraw
     print(printable(report.summary()))
     return 1 if report.failed and not (report.added or report.updated or report.unchanged) else 0
 
@@ -221,24 +243,24 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     for event in assistant.stream(args.question):
         if isinstance(event, Token) and not args.json:
             streamed.append(event.text)
-            print(event.text, end="", flush=True)
+            print(terminal_text(event.text), end="", flush=True)
         elif isinstance(event, Retrieved) and not args.json:
-            print(f"[{len(event.evidence)} source sentences retrieved]", file=sys.stderr, flush=True)
+            print(f"[{len(event.evidence)} passages retrieved]", file=sys.stderr, flush=True)
         elif isinstance(event, Done):
             answer = event.answer
     assert answer is not None
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        print(json_text(json.dumps(answer.to_json(), ensure_ascii=False, indent=2)))
         return 0
     if streamed:
         print()
     if answer.answer.strip() != "".join(streamed).strip():
-        print(f"\nChecked answer: {answer.answer}")
+        print(f"\nChecked answer: {terminal_text(answer.answer)}")
     if answer.citations:
         print("\nSources:")
     for c in answer.citations:
         meta = ", ".join(x for x in (c.date, c.source) if x)
-        print(f"[{c.n}] {c.doc_id} | {c.title} ({meta})\n    „{c.quote}“")
+        print(f"[{c.n}] {printable(c.doc_id)} | {printable(c.title)} ({printable(meta)})\n    „{printable(c.quote)}“")
     t = answer.timings
     ft = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
     tps = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
@@ -262,6 +284,13 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     from ui.app import launch
 
     launch(settings.with_overrides(ui_timeout_s=args.ui_timeout_s), args.host, args.port)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.serve.app import serve
+
+    serve(settings.with_overrides(ui_timeout_s=args.ui_timeout_s), args.host, args.port)
     return 0
 
 

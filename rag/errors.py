@@ -55,6 +55,21 @@ def printable(text: object) -> str:
     return _SPACES.sub(" ", s)
 
 
+def terminal_text(text: object) -> str:
+    """``text`` safe for a terminal but still laid out: like ``printable`` (escape sequences and
+    control characters removed, undecodable bytes shown) but line breaks and tabs kept, for answers
+    and quotes. A sequence split over two streamed pieces cannot form: its ESC is removed from
+    the first, and what follows it is plain text."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", _unsurrogate(str(text))))
+
+
+def json_text(dumped: str) -> str:
+    """A JSON document (``json.dumps(..., ensure_ascii=False)``) with the control characters JSON
+    leaves raw (DEL, C1 such as the 8-bit CSI, bidi overrides) written as ``\\uXXXX`` escapes:
+    the same value, nothing a terminal acts on."""
+    return _CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", dumped)
+
+
 def _unsurrogate(s: str) -> str:
     if not any("\ud800" <= ch <= "\udfff" for ch in s):
         return s

@@ -6,19 +6,18 @@ from pathlib import Path
 
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from rag.backend import IndexStore
-from rag.citations import CitationChecker
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError
 from rag.generate import Generator, LlamaGenerator
 from rag.grounded import GroundedAnswerer, GroundedChecker
-from rag.judge import LlmAnswerJudge, LlmJudge, LlmRelevance
+from rag.judge import LlmAnswerJudge
 from rag.models import resolve_embedder, resolve_llm
 from rag.pipeline import Assistant
 from rag.retrieve import Retriever
 from rag.rewrite import LlmRewriter
 from rag.settings import Settings
 from rag.store import Store
-from rag.wordmatch import TranslatedNames
+from rag.translate import PhraseTranslator
 
 EMBED_BACKENDS = ("torch", "onnx-int8")
 
@@ -28,7 +27,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if settings.embed_backend == "torch":
         return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
     if settings.embed_backend == "onnx-int8":
-        from embeddings.onnx_embedder import OnnxEmbedder
+        from embeddings.onnx_embedder import SOLO_RUNS, OnnxEmbedder
         from embeddings.onnx_export import EXPORT_VERSION, ExportError, ensure_int8
 
         source = resolve_embedder(settings)
@@ -40,8 +39,8 @@ def build_embedder(settings: Settings) -> Embedder:
             except ExportError as exc:
                 raise ModelError(f"{exc}; use RAG_EMBED_BACKEND=torch for the float model") from None
 
-        return OnnxEmbedder(source, locate, f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}", settings.threads,
-                            settings.embed_batch)
+        return OnnxEmbedder(source, locate, f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}{SOLO_RUNS}",
+                            settings.threads)
     raise InputError(f"embed_backend {settings.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
 
 
@@ -50,6 +49,14 @@ def build_embed_cache(settings: Settings) -> EmbeddingCache:
 
 
 def build_generator(settings: Settings) -> Generator:
+    """The local GGUF via llama.cpp (loaded on first use), or with ``RAG_LLM_URL`` an OpenAI-compatible server.
+
+    Every generation (draft, judges, rewrite, translation) goes through the one generator chosen here.
+    """
+    if settings.llm_url:
+        from rag.remote import RemoteGenerator, parse_extra
+
+        return RemoteGenerator(settings.llm_url, settings.llm_model, settings.llm_key, parse_extra(settings.llm_extra))
     return LlamaGenerator(resolve_llm(settings), settings.threads, settings.n_ctx)
 
 
@@ -76,25 +83,12 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
                     generator: Generator | None = None) -> Assistant:
     retriever = build_retriever(settings, embedder)
     generator = generator or build_generator(settings)
-    judge = LlmJudge(generator) if settings.llm_judge else None
-    checker = CitationChecker(retriever.claim_similarity, threshold=settings.support_threshold,
-                              drop_unsupported=settings.drop_unsupported, judge=judge,
-                              strong_threshold=settings.strong_support, corroborate=settings.corroborate,
-                              translated=TranslatedNames(retriever.embedder.embed_queries),
-                              documents=lambda doc_id: retriever.snapshot.documents[doc_id].text)
-    answerer = None
-    if settings.answer == "grounded":
-        answer_judge = LlmAnswerJudge(generator) if settings.llm_judge else None
-        answerer = GroundedAnswerer(
-            retriever=retriever, generator=generator,
-            checker=GroundedChecker(retriever=retriever, judge=answer_judge, checks=settings.checks,
-                                    corroborate=min(settings.corroborate, 1),
-                                    translated=TranslatedNames(retriever.embedder.embed_queries)),
-            top_k=settings.passages, max_tokens=settings.max_tokens, temperature=settings.temperature,
-            max_sentences=settings.max_sentences, refuse_below=settings.refuse_below)
-    elif settings.answer != "sentences":
-        raise InputError(f"answer design {settings.answer!r} is not one of grounded, sentences (RAG_ANSWER)")
-    return Assistant(retriever, generator, checker, settings.top_k, settings.evidence_sentences,
-                     settings.refuse_below, settings.max_tokens, settings.temperature, settings.max_sentences,
-                     settings.verify, LlmRelevance(generator) if settings.llm_judge and settings.verify else None,
-                     LlmRewriter(generator) if settings.rewrite else None, answerer=answerer)
+    judge = LlmAnswerJudge(generator, settings.judge_threshold) if settings.llm_judge else None
+    checker = GroundedChecker(retriever=retriever, judge=judge, checks=settings.checks,
+                              corroborate=settings.corroborate,
+                              translate=PhraseTranslator(generator))
+    answerer = GroundedAnswerer(retriever=retriever, generator=generator, checker=checker, top_k=settings.passages,
+                                max_tokens=settings.max_tokens, temperature=settings.temperature,
+                                max_sentences=settings.max_sentences)
+    return Assistant(answerer, settings.refuse_below, settings.verify,
+                     LlmRewriter(generator) if settings.rewrite else None)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from rag.errors import InputError
 
@@ -52,6 +52,21 @@ class Generator(Protocol):
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200,
                temperature: float = 0.0) -> Iterator[str]: ...
+
+
+@runtime_checkable
+class YesNoScorer(Protocol):
+    """A generator that can also say how likely its reply begins with yes rather than no.
+
+    A greedy yes/no is a threshold of 0.5 on this probability; the answer judge's threshold is set
+    for precision on labelled pairs instead (``rag.eval.calibration``).
+    """
+
+    def yes_probability(self, messages: Sequence[Message]) -> float: ...
+
+
+YES_WORDS = ("yes", "Yes", "YES", "ja", "Ja")
+NO_WORDS = ("no", "No", "NO", "nein", "Nein")
 
 
 class LlamaGenerator:
@@ -120,6 +135,14 @@ class LlamaGenerator:
             piece = choice.get("delta", {}).get("content")
             if piece:
                 yield str(piece)
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        """P(yes) / (P(yes) + P(no)) for the reply's first token, read from one prompt evaluation."""
+        _ = self.llm
+        if self._chat is None:
+            reply = "".join(self.stream(messages, max_tokens=3)).strip().lower()
+            return 1.0 if reply.startswith(("yes", "ja")) else 0.0
+        return self._chat.yes_probability(messages)
 
 
 class _ChatLoop:
@@ -203,6 +226,27 @@ class _ChatLoop:
             self.last_stats = GenerationStats(len(prompt), len(completion), last - first)
         if llm.cache is not None:
             llm.cache[prompt + completion] = self._snapshot()
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        import numpy as np
+
+        llm = self.llm
+        chat = self.formatter(messages=list(messages))
+        prompt = llm.tokenize(chat.prompt.encode("utf-8"), add_bos=not chat.added_special, special=True)
+        if len(prompt) >= llm.n_ctx():
+            raise InputError(f"a judge prompt of {len(prompt)} tokens exceeds the model's context of {llm.n_ctx()}")
+        self._prefill(prompt, self._fixed_length(chat.prompt, prompt, messages, not chat.added_special))
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),)).astype(np.float64)
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        yes = sum(float(probs[t]) for t in self._first_tokens(YES_WORDS))
+        no = sum(float(probs[t]) for t in self._first_tokens(NO_WORDS))
+        if llm.cache is not None:
+            llm.cache[prompt] = self._snapshot()
+        return yes / (yes + no) if yes + no > 0 else 0.0
+
+    def _first_tokens(self, words: Sequence[str]) -> set[int]:
+        return {self.llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words}
 
     def _fixed_length(self, text: str, prompt: list[int], messages: Sequence[Message], add_bos: bool) -> int:
         """How many of ``prompt``'s tokens come before the last message: the part every call of its kind shares."""

@@ -6,7 +6,7 @@ shown the top-4 whole passages, as the plain baseline does, 0.818. An isolated s
 its neighbours carry ("Das kündigte Außenminister Lawrow an" names nothing without the sentence
 before it).
 
-Why this check: the sentence checker (``rag.citations``) judged each answer sentence whole, question
+Why this check: the earlier design's sentence checker judged each answer sentence whole, question
 restated and all; the 1.5B judge said no to "Cenk Tosun scored both goals in Turkey's 2-1 win over
 Sweden in Antalya ahead of ..." against "Beim 2:1 (Cenk Tosun erzielte beide Tore) gegen Schweden",
 and 12 of 55 correct drafts were refused. Here an answer sentence is checked on what it adds to the
@@ -25,11 +25,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from rag.answer_kind import Preference, preferred
+from rag.answer_text import DraftSentence, render, split_answer
 from rag.attribution import leads
-from rag.checks import Check, Claim, Context, Grounding, enabled, run
-from rag.citations import DraftSentence, name_in, name_words, names, render, split_answer
+from rag.checks import STAGES, Check, Claim, Context, Grounding, enabled, run
 from rag.generate import Generator
-from rag.prompt import DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
+from rag.names import name_in, name_words, names
+from rag.prompt import CLOSEST, DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
 from rag.retrieve import Retriever
 from rag.textnorm import numbers
 from rag.types import Answer, AnswerSentence, Citation, Document, Evidence, Passage, Sentence, Timings
@@ -63,30 +64,31 @@ def new_facts(claim: str, question: str, lang: str) -> tuple[set[str], set[str]]
 class GroundedChecker:
     """Ties each answer sentence to a quote through the registered checks (``rag.checks``), or says why not.
 
-    ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translated(word, text)``
-    finds a name written as its translation ("France" for "Frankreich"); ``retriever`` ranks a
-    passage's candidate quotes by their stored vectors. ``checks`` is ``RAG_CHECKS``.
+    ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translate(phrase)`` puts
+    German words left in an English answer into English; ``retriever`` ranks a passage's candidate
+    quotes by their stored vectors. ``checks`` is ``RAG_CHECKS``.
     """
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
-                 translated: Callable[[str, str], bool] | None = None, checks: str = "", tries: int = 4,
+                 translate: Callable[[str], str] | None = None, checks: str = "", tries: int = 4,
                  corroborate: int = 1) -> None:
         self.retriever = retriever
         self.corroborate = corroborate
         self.tries = tries
         self.judge = judge
-        self.translated = translated
+        self.translate = translate
         self.checks = checks
         enabled(checks)
 
     def context(self, question: str, lang: str, evidence: Sequence[Evidence]) -> Context:
-        return Context(question, lang, evidence, self.judge, self.translated, self._rank if self.retriever else None)
+        return Context(question, lang, evidence, self.judge, self._rank if self.retriever else None,
+                       translate=self.translate)
 
     def check(self, drafts: Sequence[DraftSentence], evidence: Sequence[Evidence], ctx: Context,
               off: frozenset[str] = frozenset()) -> tuple[list[Grounding], bool]:
         """Each draft sentence's grounding, and whether the grounded ones answer the question at all."""
         active = enabled(self.checks, off)
-        stage = {name: [c for c in active if c.stage == name] for name in ("draft", "quote", "sentence", "answer")}
+        stage = {name: [c for c in active if c.stage == name] for name in STAGES}
         by_n = {e.n: e for e in evidence}
         out = []
         for d in drafts:
@@ -115,7 +117,14 @@ class GroundedChecker:
             out.append(self._confirmed(claim, candidates[: self.tries], stage["sentence"], ctx))
         kept = [g for g in out if g.evidence is not None]
         answers = bool(kept) and all(run(c, ctx, kept) for c in stage["answer"])
-        return out, answers
+        return [self._presented(g, stage["present"], ctx) if g.evidence is not None else g for g in out], answers
+
+    @staticmethod
+    def _presented(g: Grounding, checks: list[Check], ctx: Context) -> Grounding:
+        text = g.text
+        for c in checks:
+            text = run(c, ctx, text)
+        return g if text == g.text else dataclasses.replace(g, text=text)
 
     def _confirmed(self, claim: Claim, candidates: list[Grounding], checks: list[Check], ctx: Context) -> Grounding:
         """The first candidate every sentence check accepts, or the last refusal's reason.
@@ -173,7 +182,8 @@ class GroundedChecker:
                     continue
                 for other in evidence:
                     allowed = self._allowed(Claim(claim.text, frozenset(rest), {}), other.passage, quote_checks, ctx)
-                    if allowed and all(name_in(x, e.passage.text + " " + other.passage.text) for x in claim.names):
+                    both = e.passage.text + " " + other.passage.text
+                    if allowed and all(name_in(x, both) for x in claim.names):
                         quote = self._best(claim, other.passage, allowed, ctx)
                         if (other.passage.passage_id, quote.start) != (e.passage.passage_id, s.start):
                             return Grounding(claim.text, e, s, new_facts=frozenset(claim.numbers | set(claim.names)),
@@ -212,8 +222,7 @@ class GroundedAnswerer:
     """Retrieve passages, draft an answer from them, keep the sentences that ground, cite their quotes."""
 
     def __init__(self, *, retriever: Retriever, generator: Generator, checker: GroundedChecker, top_k: int = 4,
-                 max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3,
-                 refuse_below: float = 0.30) -> None:
+                 max_tokens: int = 200, temperature: float = 0.0, max_sentences: int = 3) -> None:
         self.retriever = retriever
         self.generator = generator
         self.checker = checker
@@ -221,7 +230,6 @@ class GroundedAnswerer:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.max_sentences = max_sentences
-        self.refuse_below = refuse_below
 
     def evidence(self, query: str, asked: str) -> tuple[tuple[Evidence, ...], float]:
         return passage_evidence(self.retriever, query, self.top_k, preferred(asked))
@@ -233,8 +241,8 @@ class GroundedAnswerer:
     def assemble(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str, timings: Timings,
                  standalone: str | None, verify: bool, asked: str, off: frozenset[str] = frozenset()) -> Answer:
         """The checked answer (``verify``) or the draft on trust; ``off`` names checks to leave out (ablation)."""
-        refusal = Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone, draft=raw,
-                         verified=verify)
+        refusal = closest(Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone,
+                                 draft=raw, verified=verify), evidence, self.retriever.snapshot.documents, lang)
         if not raw or REFUSAL_MARK.lower() in raw.lower() or DONT_KNOW.search(raw):
             return refusal
         drafts = split_answer(raw)
@@ -252,8 +260,24 @@ class GroundedAnswerer:
         if not kept:
             return dataclasses.replace(refusal, timings=timings)
         sentences, citations = _cite(kept[: self.max_sentences], documents)
-        text = render(sentences, "", leads(sentences, citations, lang))
+        text = render(sentences, leads(sentences, citations, lang))
         return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
+
+
+def closest(refusal: Answer, evidence: Sequence[Evidence], documents: Mapping[str, Document], lang: str,
+            count: int = 2) -> Answer:
+    """The refusal, followed by the best sentences of the ``count`` closest passages, cited and marked.
+
+    A refusal alone leaves the reader nowhere; an answer the checks did not pass must not be shown.
+    What is shown instead is what the archive has nearest the question, said to be that.
+    """
+    shown = [e for e in evidence if e.passage.doc_id in documents][:count]
+    if not shown:
+        return refusal
+    _, citations = _cite([Grounding("", e, e.sentence) for e in shown], documents)
+    marks = ", ".join(f"[{c.n}]" for c in citations)
+    return dataclasses.replace(refusal, answer=f"{refusal.answer} {CLOSEST[lang].format(marks=marks)}",
+                               citations=tuple(citations))
 
 
 def _unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) -> list[Grounding]:

@@ -28,13 +28,19 @@ from rag.errors import InputError, ModelError, RagError, printable, safe_name
 from rag.parse import iter_files, parse_file
 from rag.segment import Batch, DocRecord
 from rag.store import Manifest
-from rag.types import Document
+from rag.types import Document, Passage
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], None]
 
 # Cached vectors are fetched in blocks of this many texts, so no temporary holds all of them at once.
 _BLOCK = 2048
+EMBED_BATCH = 32
+"""Texts per call of the embedder; its vectors go straight to their rows, then the batch is dropped."""
+EMBED_MAX_CHARS = 32_000
+"""The embedder sees at most this much of a text. Its model reads 2,048 tokens (about 9,000 characters
+of German), so the vector is the same; a 30 MB text without a sentence boundary (one passage) would
+otherwise be tokenized whole before being truncated."""
 
 
 @dataclass
@@ -77,17 +83,25 @@ class Ingestor:
 
     ``notify`` receives one line per skipped or failed file and per id collision as soon as it
     is known (before anything is embedded); the same lines are in the report.
+
+    Progress, each ``(done, total)`` and only when there is work: ``read_progress`` in bytes of
+    the files read, ``chunk_progress`` in characters of the new texts split into passages (also
+    inside one long text, about every ``rag.chunk.PROGRESS_STEP`` characters), ``progress`` in
+    distinct texts embedded (cached ones count as done from the start).
     """
 
     def __init__(self, store: IndexStore, embedder: Embedder, chunk_chars: int = 500,
                  progress: Progress | None = None, cache: EmbeddingCache | None = None,
-                 notify: Notify | None = None) -> None:
+                 notify: Notify | None = None, read_progress: Progress | None = None,
+                 chunk_progress: Progress | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.progress = progress
         self.cache = cache
         self.notify = notify
+        self.read_progress = read_progress
+        self.chunk_progress = chunk_progress
 
     def _same_chunks(self, previous: IndexSnapshot | None) -> bool:
         """Old passages are reusable only if the same chunker with the same size made them, and the same embedder."""
@@ -161,7 +175,14 @@ class Ingestor:
     def _parse(self, files: list[Path], report: IngestReport) -> list[tuple[Path, Document]]:
         """Each readable article with its resolved path; the others go to ``report.failed``."""
         out: list[tuple[Path, Document]] = []
-        for f in files:
+        sizes = [_size(f) for f in files] if self.read_progress else []
+        total, done = sum(sizes), 0
+        if self.read_progress and total:
+            self.read_progress(0, total)
+        for i, f in enumerate(files):
+            if self.read_progress and total and i:
+                done += sizes[i - 1]
+                self.read_progress(done, total)
             why = None
             if not _utf8(str(f)):
                 why = "the file name is not valid UTF-8; rename the file to index it"
@@ -176,6 +197,8 @@ class Ingestor:
                 continue
             resolved = _resolve(f) or f.absolute()
             out.append((resolved, dataclasses.replace(doc, path=str(f.absolute()))))
+        if self.read_progress and total:
+            self.read_progress(total, total)
         return out
 
     def _write(self, new_docs: dict[str, Document], kept: dict[str, Document], previous: IndexSnapshot | None,
@@ -195,70 +218,110 @@ class Ingestor:
         return report
 
     def _batch(self, docs: dict[str, Document], report: IngestReport) -> Batch:
-        """``docs`` chunked and embedded. Vectors go straight into two preallocated float16 matrices
-        (passages, sentences; the store keeps float16 anyway), each as its embedding batch returns."""
+        """``docs`` chunked and embedded, every vector held once until the store writes the segment.
+
+        Vectors go straight into two preallocated float16 matrices (the store keeps float16
+        anyway, so together they are the bytes of one float32 copy of all vectors), each as its
+        embedding batch returns. Passages first; then the sentences, of which one whose text is
+        also a passage takes that passage's row instead of being embedded again.
+        """
         ordered = [docs[d] for d in sorted(docs)]
-        chunks = tuple(tuple(chunk_document(doc, self.chunk_chars)) for doc in ordered)
+        chunks = self._chunk(ordered)
         passages = [p for ps in chunks for p in ps]
-        sentences = [s for p in passages for s in p.sentences]
         n_p = len(passages)
+        p_texts: dict[str, list[int]] = {}  # text -> its rows
+        for row, p in enumerate(passages):
+            p_texts.setdefault(p.text, []).append(row)
+        s_texts: dict[str, list[int]] = {}
+        n_s = 0
+        for p in passages:
+            for sent in p.sentences:
+                s_texts.setdefault(sent.text, []).append(n_s)
+                n_s += 1
+        from_passages = [(p_texts[t][0], rows) for t, rows in s_texts.items() if t in p_texts]
+        for t in p_texts:
+            s_texts.pop(t, None)
+        meter = _Meter(self.progress, len(p_texts) + len(s_texts))
         dim = self.embedder.dimension
         p_mat = np.empty((n_p, dim), np.float16)
-        s_mat = np.empty((len(sentences), dim), np.float16)
-        to_embed: dict[str, list[int]] = {}  # text -> rows (passage rows, then sentence rows offset by n_p)
-        for row, p in enumerate(passages):
-            to_embed.setdefault(p.text, []).append(row)
-        for row, s in enumerate(sentences):
-            to_embed.setdefault(s.text, []).append(n_p + row)
-
-        def put(rows: list[int], vector: np.ndarray, p_mat: np.ndarray = p_mat, s_mat: np.ndarray = s_mat) -> None:
-            for r in rows:
-                if r < n_p:
-                    p_mat[r] = vector
-                else:
-                    s_mat[r - n_p] = vector
-
-        self._embed_into(to_embed, put, report)
+        self._embed_into(p_texts, p_mat, report, meter)
+        del p_texts
+        s_mat = np.empty((n_s, dim), np.float16)
+        for p_row, rows in from_passages:
+            s_mat[rows] = p_mat[p_row]
+        self._embed_into(s_texts, s_mat, report, meter)
         report.passages_embedded = n_p
-        report.sentences_embedded = len(sentences)
+        report.sentences_embedded = n_s
         return Batch(tuple(ordered), chunks, p_mat, s_mat)
 
-    def _embed_into(self, targets: dict[str, list[int]], put: Callable[[list[int], np.ndarray], None],
-                    report: IngestReport, batch: int = 32) -> None:
-        """Embed each distinct text of ``targets`` once (cached ones reused) and ``put`` its vector
-        into its rows as soon as it is known.
+    def _chunk(self, ordered: list[Document]) -> tuple[tuple[Passage, ...], ...]:
+        """Each document's passages, reporting ``chunk_progress`` in characters as they are split."""
+        total = sum(len(d.text) for d in ordered)
+        if self.chunk_progress and total:
+            self.chunk_progress(0, total)
+        out = []
+        chunked = 0
+        for doc in ordered:
+            out.append(tuple(chunk_document(doc, self.chunk_chars, progress=self._chunk_tick(chunked, total))))
+            chunked += len(doc.text)
+        return tuple(out)
 
-        Batches are formed after sorting all missing texts by length, so padding stays small;
+    def _chunk_tick(self, before: int, total: int) -> Callable[[int], None] | None:
+        """``chunk_document``'s progress callback for one document, counted after ``before`` characters."""
+        report = self.chunk_progress
+        if report is None or not total:
+            return None
+        return lambda done: report(before + done, total)
+
+    def _embed_into(self, targets: dict[str, list[int]], out: np.ndarray, report: IngestReport,
+                    meter: _Meter, batch: int = EMBED_BATCH) -> None:
+        """Embed each distinct text of ``targets`` once (cached ones reused) and write its vector
+        into its rows of ``out`` as soon as it is known.
+
+        Batches are formed after sorting the missing texts by length, so padding stays small;
         each finished batch goes into the cache at once, so an interrupted run loses at most one.
         """
         if not targets:
             return
-        unique = list(targets)
         model = self.embedder.model_id
         dim = self.embedder.dimension
         done: set[str] = set()
         if self.cache is not None:
+            unique = list(targets)
             for a in range(0, len(unique), _BLOCK):
                 for text, vec in self.cache.get(model, unique[a:a + _BLOCK], dim).items():
-                    put(targets[text], vec)
+                    out[targets[text]] = vec
                     done.add(text)
-        report.cached = len(done)
-        missing = sorted((t for t in unique if t not in done), key=len)
-        if self.progress:
-            self.progress(len(done), len(unique))
+        report.cached += len(done)
+        meter.add(len(done))
+        missing = sorted((t for t in targets if t not in done), key=len)
+        del done
         for start in range(0, len(missing), batch):
             chunk = missing[start:start + batch]
-            vectors = np.asarray(self.embedder.embed_documents(chunk), dtype=np.float32)
+            vectors = np.asarray(self.embedder.embed_documents([t[:EMBED_MAX_CHARS] for t in chunk]),
+                                 dtype=np.float32)
             if vectors.shape != (len(chunk), dim):
                 raise ModelError(f"the embedder returned vectors of shape {vectors.shape} for {len(chunk)} texts, "
                                  f"expected ({len(chunk)}, {dim})")
             if self.cache is not None:
                 self.cache.put(model, chunk, vectors)
             for text, vec in zip(chunk, vectors, strict=True):
-                put(targets[text], vec)
-            done.update(chunk)
-            if self.progress:
-                self.progress(len(done), len(unique))
+                out[targets[text]] = vec
+            meter.add(len(chunk))
+
+
+class _Meter:
+    """Counts distinct texts done across the passage and the sentence pass, for one progress bar."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress = progress
+        self.total = total
+        self.done = 0
+
+    def add(self, n: int) -> None:
+        self.done += n
+        if self.progress and self.total:
+            self.progress(self.done, self.total)
 
 
 def _records(documents: Mapping[str, Document]) -> dict[str, DocRecord]:
@@ -359,6 +422,13 @@ def _resolve(path: Path | str) -> Path | None:
         return None
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except (OSError, ValueError):
+        return 0
+
+
 def _exists(path: str) -> bool:
     try:
         return Path(path).exists()
@@ -384,15 +454,18 @@ def _under(path: Path | str, roots: list[Path]) -> bool:
 class _Bar:
     """The progress callback of ``tqdm_progress``; ``close()`` ends the bar (also after an error)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, unit: str = "text", scale: bool = False) -> None:
         self.label = label
+        self.unit = unit
+        self.scale = scale
         self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=total, initial=done, desc=self.label, unit="text", file=sys.stderr, leave=True)
+            self.bar = tqdm(total=total, initial=done, desc=self.label, unit=self.unit, unit_scale=self.scale,
+                            file=sys.stderr, leave=True)
         self.bar.update(done - self.bar.n)
         if done >= total:
             self.close()
@@ -402,10 +475,11 @@ class _Bar:
             self.bar.close()
 
 
-def tqdm_progress(label: str) -> _Bar:
-    """A progress callback drawing a tqdm bar with texts/s and an ETA on stderr.
+def tqdm_progress(label: str, unit: str = "text", scale: bool = False) -> _Bar:
+    """A progress callback drawing a tqdm bar with its rate and an ETA on stderr, counting ``unit``
+    (``scale``: with k/M prefixes, for bytes and characters).
 
     The first call may already count texts (found in the embedding cache); they are the bar's
     starting point, so the rate and ETA reflect only the texts embedded now.
     """
-    return _Bar(label)
+    return _Bar(label, unit, scale)

@@ -1,15 +1,16 @@
-"""The local LLM as a yes/no support judge: does this passage state this claim?
+"""The local LLM as a yes/no judge: does this source give this answer, does this passage state this claim?
 
-Embedding similarity alone cannot tell "Tikhanovskaya's husband is
-Lukashenko" from what the source says (both are about her husband); the chat
-model, asked a narrow yes/no question with a fixed prompt, can. On the 115
-hand-labelled claim/passage pairs it agreed with the labels 91% of the time
-(embeddings: 77%), at under a second a pair on two cores.
+``LlmAnswerJudge`` is the grounded design's ``answer_judge`` check. ``LlmJudge``, the support
+judge, is the evaluation's (``rag.eval.judge``): embedding similarity alone cannot tell
+"Tikhanovskaya's husband is Lukashenko" from what the source says (both are about her husband);
+the chat model, asked a narrow yes/no question with a fixed prompt, can. On the 115 hand-labelled
+claim/passage pairs it agreed with the labels 91% of the time (embeddings: 77%), at under a
+second a pair on two cores.
 """
 
 from __future__ import annotations
 
-from rag.generate import Generator
+from rag.generate import Generator, YesNoScorer
 
 JUDGE_SYSTEM = (
     "You check whether a news passage supports a claim. The passage may be in German and the claim in English. "
@@ -46,39 +47,45 @@ class LlmAnswerJudge:
     own details are context, and the answer's new facts are what is read against the source.
     """
 
-    def __init__(self, generator: Generator) -> None:
+    def __init__(self, generator: Generator, threshold: float = 0.5, memo: int = 256) -> None:
         self.generator = generator
+        self.threshold = threshold
+        self.memo = memo
+        self._seen: dict[tuple[str, str, str], float] = {}
         self.calls = 0
 
     def __call__(self, question: str, answer: str, source: str) -> bool:
+        return self.score(question, answer, source) >= self.threshold
+
+    def score(self, question: str, answer: str, source: str) -> float:
+        """How likely the model's reply is yes; greedy yes/no where the generator cannot tell.
+
+        A verdict is a function of its prompt (``LlamaGenerator`` prefills deterministically), so the
+        last ``memo`` verdicts are kept: ``rag eval --ablate`` re-assembles each draft seven times and
+        asked the same pairs again, 19 s a question on the seeds instead of about 6.
+        """
+        key = (question, answer, source)
+        if key in self._seen:
+            return self._seen[key]
         self.calls += 1
-        return ask_yes_no(self.generator, ANSWER_SYSTEM, f"Question: {question}\nSource: {source}\n"
-                                                         f"Answer: {answer}\n"
-                                                         "Does the source give this answer to the question? "
-                                                         "Reply yes or no.")
+        if len(self._seen) >= self.memo:
+            self._seen.clear()
+        p = self._seen[key] = self._score(question, answer, source)
+        return p
+
+    def _score(self, question: str, answer: str, source: str) -> float:
+        return yes_score(self.generator, ANSWER_SYSTEM, f"Question: {question}\nSource: {source}\n"
+                                                        f"Answer: {answer}\n"
+                                                        "Does the source give this answer to the question? "
+                                                        "Reply yes or no.")
 
 
-RELEVANCE_SYSTEM = (
-    "You check whether an answer responds to a question. Reply with one word: yes if the answer gives the "
-    "information the question asks for (the person, number, place, time or reason asked about), otherwise no."
-)
-
-
-class LlmRelevance:
-    """Does the checked answer respond to the question at all?
-
-    Support checks cannot see that "40 trucks were sent" is true but answers
-    "how many people were detained?"; a small model, shown six similar
-    sentences, picks such a neighbour of the right one now and then.
-    """
-
-    def __init__(self, generator: Generator) -> None:
-        self.generator = generator
-
-    def __call__(self, question: str, answer: str) -> bool:
-        return ask_yes_no(self.generator, RELEVANCE_SYSTEM, f"Question: {question}\nAnswer: {answer}\n"
-                                                            "Does the answer give what the question asks for? "
-                                                            "Reply yes or no.")
+def yes_score(generator: Generator, system: str, user: str) -> float:
+    """P(yes) of the first reply token when the generator exposes it (``YesNoScorer``), else 1.0 or 0.0."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    if isinstance(generator, YesNoScorer):
+        return generator.yes_probability(messages)
+    return 1.0 if ask_yes_no(generator, system, user) else 0.0
 
 
 def ask_yes_no(generator: Generator, system: str, user: str) -> bool:

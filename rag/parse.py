@@ -34,7 +34,7 @@ from typing import Any
 
 from rag.chunk import PARAGRAPH
 from rag.errors import InputError
-from rag.textnorm import MONTH_NAMES
+from rag.language import MONTH_NAMES
 from rag.types import Document, text_digest
 
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")

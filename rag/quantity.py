@@ -1,18 +1,19 @@
-"""Does an answer give the quantity its question asks for?
+"""Questions that ask for a quantity, and texts that state one.
 
 A small model asked "how many people protested?" sometimes answers with the
-sentence next to the right one ("The protests went on on Sunday [1]"): true,
-cited, and no answer at all. A quantity question whose answer states no
-number is caught here, by rule and before any LLM call, so the pipeline can
-try again with the sources it did not use. "How long" is left out: "since
-the election" answers it without a number.
+sentence next to the right one ("The protests went on on Sunday"): true,
+sourced, and no answer at all. ``rag.checks.fact_kind`` refuses such an
+answer, and retrieval favours sentences stating an amount for such a question
+(``rag.answer_kind``). "How long" is left out: "since the election" answers it
+without a number.
 """
 
 from __future__ import annotations
 
 import re
 
-from rag.textnorm import MONTHS, numbers
+from rag.language import MONTHS
+from rag.textnorm import numbers
 
 _ASKS = re.compile(
     r"\b(how (many|much|old|high|large|big)|what (share|percentage|percent|proportion|number)|"
@@ -26,11 +27,6 @@ _WORDS = re.compile(
     r"dutzend\w*|hundert\w*|tausend\w*|million\w*|milliard\w*|hälfte)\b",
     re.IGNORECASE,
 )
-
-
-def without_amounts(text: str) -> str:
-    """``text`` with every number and number word replaced by "N": "is 65 years old" -> "is N years old"."""
-    return _WORDS.sub("N", re.sub(r"\d+(?:[.,]\d+)*", "N", text))
 
 
 _ASKS_SHARE = re.compile(r"\b(what (share|percentage|percent|proportion)|wie ?viel prozent|welchen anteil|"
@@ -76,7 +72,3 @@ def states_amount(text: str) -> bool:
     """
     return states_quantity(_DATES.sub(" ", text))
 
-
-def gives_quantity(question: str, answer: str) -> bool:
-    """False only when the question asks for a quantity and the answer states none."""
-    return not asks_quantity(question) or states_quantity(answer)

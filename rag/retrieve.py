@@ -190,11 +190,3 @@ class Retriever:
             if prefer.test(sent.text):
                 out.append((int(sid), passage, sent))
         return out
-
-    def claim_similarity(self, claims: Sequence[str], evidence: Sequence[Evidence]) -> np.ndarray:
-        """Cosine of each claim (embedded as a query) with each evidence sentence's stored vector."""
-        if not claims or not evidence:
-            return np.zeros((len(claims), len(evidence)), np.float32)
-        cvecs = self.embedder.embed_queries(list(claims))
-        svecs = self.snapshot.sentence_vectors[[e.sentence_id for e in evidence]]
-        return cvecs @ svecs.T

@@ -105,18 +105,30 @@ def write(folder: Path, streams: Streams, dimension: int) -> SegmentRef:
     if at != n_p:
         raise ValueError(f"{at} passage vectors for {n_p} passages")
     index.save(folder / "passages.faiss")
-    sent = np.lib.format.open_memmap(folder / "sentences.npy", mode="w+", dtype=np.float16, shape=(n_s, dimension))
-    at = 0
-    for block in sentence_vectors:
-        if at + len(block) > n_s:
-            raise ValueError(f"more sentence vectors than the {n_s} sentences")
-        sent[at:at + len(block)] = block
-        at += len(block)
-    sent.flush()
-    del sent
+    at = _write_npy(folder / "sentences.npy", sentence_vectors, n_s, dimension)
     if at != n_s:
         raise ValueError(f"{at} sentence vectors for {n_s} sentences")
     return SegmentRef(folder.name, n_d, n_p, n_s, {name: FileCheck.of(folder / name) for name in FILES})
+
+
+def _write_npy(path: Path, vectors: Iterator[np.ndarray], rows: int, dimension: int) -> int:
+    """Write ``rows`` float16 vectors, block by block, as a .npy file; return the rows written.
+
+    Written, not memory-mapped: the pages of a mapped file being filled count in the writer's
+    resident memory until it is unmapped (the whole sentence matrix a second time, while the
+    batch still holds it), where written pages are the page cache's to flush and drop."""
+    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float16)), "fortran_order": False,
+              "shape": (rows, dimension)}
+    at = 0
+    with path.open("wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+        for block in vectors:
+            data = np.ascontiguousarray(block, dtype=np.float16)
+            if data.ndim != 2 or data.shape[1] != dimension or at + len(data) > rows:
+                raise ValueError(f"sentence vectors of shape {data.shape} after {at} of {rows} rows of {dimension}")
+            f.write(data.data)
+            at += len(data)
+    return at
 
 
 def blocks(matrix: np.ndarray) -> Iterator[np.ndarray]:
@@ -155,6 +167,9 @@ def _write_tables(path: Path, articles: Iterable[Article]) -> tuple[int, int, in
                 terms.append(len(words))
                 n_p += 1
                 n_s += len(p.sentences)
+                if len(rows) >= BLOCK:  # a 30 MB article has 80k passages: their tokens are not held at once
+                    lexical.write_rows(con, rows)
+                    rows = []
             lexical.write_rows(con, rows)
         lexical.finish(con)
         con.executemany("INSERT INTO arrays VALUES (?, ?)",
@@ -288,6 +303,31 @@ class Segment:
             row = self.row_of_doc[doc_id]
             first, count = int(self.doc_first[row]), int(self.doc_count[row])
             yield self.document(doc_id), self.passages(first, first + count, 0)
+
+
+def release_pages(array: np.ndarray, start: int, stop: int) -> None:
+    """Rows ``start:stop`` of a read-only, memory-mapped ``array`` are not needed again: their pages
+    leave this process's resident memory (they stay in the page cache, so reading them again is
+    correct, only slower). A merge copies old segments' sentence rows into a new file; without this,
+    every page it read would stay resident beside the new file's, two copies of what it merged.
+    Does nothing for an array in ordinary memory."""
+    mapped = array.base
+    while mapped is not None and not isinstance(mapped, mmap.mmap):
+        mapped = getattr(mapped, "base", None)
+    if (mapped is None or array.flags.writeable or not array.flags.c_contiguous or stop <= start
+            or not hasattr(mmap, "MADV_DONTNEED")):
+        return
+    try:
+        origin = np.frombuffer(mapped, dtype=np.uint8).ctypes.data
+        row = array.strides[0]
+        first = array.ctypes.data - origin + start * row
+        last = array.ctypes.data - origin + stop * row
+        page = mmap.PAGESIZE
+        lo, hi = first // page * page, min(len(mapped), -(-last // page) * page)
+        if hi > lo:
+            mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+    except (OSError, ValueError, BufferError):
+        pass
 
 
 def _random_access(matrix: np.ndarray) -> None:

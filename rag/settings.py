@@ -30,37 +30,44 @@ class Settings:
     llm_path: Path | None = None
     embedder_path: Path | None = None
     threads: int = field(default_factory=default_threads)
-    top_k: int = 8
-    evidence_sentences: int = 6
+    passages: int = 4
+    """Passages retrieved and shown to the model (``--passages``, formerly ``--top-k``)."""
     temperature: float = 0.0
     max_tokens: int = 200
     max_sentences: int = 3
+    """Checked answer sentences kept."""
     n_ctx: int = 2048
     chunk_chars: int = 500
     refuse_below: float = 0.30
-    support_threshold: float = 0.55
-    strong_support: float = 0.67
-    corroborate: int = 2
+    corroborate: int = 1
+    """Quotes from other articles added to a sentence's citation when the same checks accept them."""
     verify: bool = True
-    drop_unsupported: bool = True
     llm_judge: bool = True
     rewrite: bool = True
     embed_batch: int = 16
     embed_backend: str = "onnx-int8"
-    answer: str = "grounded"
-    """The answer design: ``grounded`` (whole passages, each sentence tied to the quote stating its new facts) or
-    ``sentences`` (the best evidence sentences, each answer sentence judged whole)."""
-    passages: int = 4
-    """Passages shown to the model by the ``grounded`` design."""
     checks: str = ""
-    """Checks of the grounded design to switch off, e.g. ``-answer_judge,-fact_kind`` (see ``rag.checks``)."""
-    """Passages shown to the model by the ``grounded`` design."""
+    """Answer checks to switch off, e.g. ``-answer_judge,-fact_kind`` (see ``rag.checks``)."""
+    judge_threshold: float = 0.5
+    """The answer judge says yes when P(yes) / (P(yes) + P(no)) reaches this (0.5 is greedy decoding)."""
     ui_auth: str = field(default="", repr=False)
     """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
     ui_timeout_s: float = 120.0
-    """The chat app stops an answer (and frees the model) after this many seconds."""
+    """The chat app and ``rag serve`` stop an answer (and free the model) after this many seconds."""
     store_url: str = field(default="", repr=False)
     """``postgresql://…``: keep the index in PostgreSQL with pgvector (``rag.pgstore``) instead of ``index_dir``."""
+    llm_url: str = ""
+    """An OpenAI-compatible server to generate with (``http://host:8080/v1``); empty: the local GGUF."""
+    llm_model: str = ""
+    """The model name sent to ``llm_url``; empty: the first model its ``/v1/models`` lists."""
+    llm_key: str = field(default="", repr=False)
+    """Bearer key for ``llm_url``, if it asks for one."""
+    llm_extra: str = ""
+    """A JSON object added to every request to ``llm_url``, e.g. ``{"repeat_penalty": 1.0}``."""
+    api_key: str = field(default="", repr=False)
+    """The key ``rag serve`` asks of its clients (``Authorization: Bearer``); required beyond loopback."""
+    api_public_url: str = ""
+    """The address clients reach ``rag serve`` at, for its article links; empty: the request's own host."""
 
     @property
     def models_dir(self) -> Path:
@@ -96,10 +103,9 @@ class Settings:
 
 
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
-_INTS = {"threads", "top_k", "evidence_sentences", "max_tokens", "n_ctx", "chunk_chars", "embed_batch",
-         "max_sentences", "corroborate", "passages"}
-_FLOATS = {"temperature", "refuse_below", "support_threshold", "strong_support", "ui_timeout_s"}
-_BOOLS = {"verify", "drop_unsupported", "llm_judge", "rewrite"}
+_INTS = {"threads", "passages", "max_tokens", "n_ctx", "chunk_chars", "embed_batch", "max_sentences", "corroborate"}
+_FLOATS = {"judge_threshold", "temperature", "refuse_below", "ui_timeout_s"}
+_BOOLS = {"verify", "llm_judge", "rewrite"}
 
 
 def _convert(name: str, raw: str) -> object:

@@ -2,7 +2,8 @@
 
 English questions meet German articles: "Lukashenko" must match "Lukaschenko",
 "Sochi" "Sotschi", "80.1" "80,1" and "200,000" "200.000". Lexical search and
-the citation checks both go through these functions so they agree.
+the answer checks both go through these functions so they agree. The word lists
+of each language are ``rag.language``'s.
 """
 
 from __future__ import annotations
@@ -10,26 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MONTH_NAMES = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
-           "November", "Dezember"),
-}
-"""Month names in calendar order, per language: for reading dates and for writing them."""
-MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
-          "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
-"""English and German month names as a regex alternation, for telling dates from other numbers."""
+from rag.language import STOPWORDS
+
 _TRANSLIT = [("tsch", "ch"), ("sch", "sh"), ("kh", "ch"), ("ck", "k"), ("w", "v"), ("j", "y"), ("ph", "f"),
              ("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", "s"), ("tz", "z")]
-STOPWORDS = set("""
-a an and are as at be by did do does for from had has have he her his how in is it its of on or she that the
-their them they this to was were what when where which who whom whose why will with would about after into
-than then there these those also any can could should may might much many more most other some such only not
-der die das den dem des ein eine einer eines einem einen und oder ist sind war waren wird werden hat haben
-hatte hatten mit von zu zum zur im in auf für fur bei nach aus als wie was wer wen wem wo wann warum welche
-welcher welches sich sie er es ihr ihm ihn man nicht auch noch dass daß am an um über uber vor bis so
-""".split())
 
 
 def fold(text: str) -> str:

@@ -128,8 +128,6 @@ class Answer:
     standalone_question: str | None = None
     draft: str = ""
     verified: bool = True
-    wrong_person: bool = False
-    """Refused because the draft named someone the sources do not give the office asked about."""
 
     def to_json(self) -> dict[str, object]:
         return {

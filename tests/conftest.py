@@ -121,14 +121,12 @@ MakeAssistant = Callable[..., Assistant]
 def make_assistant(ingested: Store, settings: Settings, embedder: FakeEmbedder) -> MakeAssistant:
     """``make_assistant(generator, **settings_overrides)``: an Assistant over the seeds index, all fakes.
 
-    It builds the ``sentences`` design, whose tests these are, unless ``answer="grounded"`` is given.
-
     Retrieval never refuses unless asked (``refuse_below=0``), because hashed vectors are
     far less similar than real embeddings.
     """
 
     def make(generator: ScriptedGenerator | None = None, **overrides: object) -> Assistant:
-        s = settings.with_overrides(**{"refuse_below": 0.0, "answer": "sentences", **overrides})
+        s = settings.with_overrides(**{"refuse_below": 0.0, **overrides})
         return build_assistant(s, embedder=embedder, generator=generator or ScriptedGenerator())
 
     return make

@@ -3,7 +3,8 @@
 ``FakeEmbedder`` hashes the normalised search tokens of a text (``rag.textnorm.tokens``)
 into a signed bag-of-words vector, so "Lukashenko" and "Lukaschenko" land on the same
 coordinate and texts that share words are close. ``ScriptedGenerator`` streams a fixed
-answer (or one computed from the prompt it receives) and remembers every prompt.
+answer (or one computed from the prompt it receives) and remembers every prompt; asked one of
+the judges' or the rewriter's fixed prompts, it answers that from a function the test gives.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from rag.chunk import split_sentences
 from rag.generate import GenerationStats, Message
-from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM, RELEVANCE_SYSTEM
+from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM
 from rag.rewrite import REWRITE_SYSTEM
 from rag.textnorm import tokens
+from rag.translate import SYSTEM as TRANSLATE_SYSTEM
 
 FAKE_EMBEDDER_ID = "fake:hash-64"
 
@@ -85,9 +88,9 @@ class ScriptedGenerator:
     """Implements ``rag.generate.Generator``: streams a scripted answer in small pieces."""
 
     def __init__(self, answer: Script = "NOT IN SOURCES", model_id: str = "scripted", piece_chars: int = 5,
-                 judge: Callable[[str, str], bool] | None = None,
-                 relevant: Callable[[str, str], bool] | None = None, stats: GenerationStats | None = None,
-                 rewrite: Callable[[str, str, str], str] | None = None) -> None:
+                 judge: Callable[[str, str], bool] | None = None, stats: GenerationStats | None = None,
+                 rewrite: Callable[[str, str, str], str] | None = None,
+                 translate: Callable[[str], str] | None = None) -> None:
         self.answer = answer
         self.stats = stats
         self._model_id = model_id
@@ -96,10 +99,10 @@ class ScriptedGenerator:
         self.judge = judge or overlap_judge
         self.judge_calls: list[tuple[str, str]] = []
         self.answer_judge_calls: list[tuple[str, str, str]] = []
-        self.relevant = relevant or (lambda question, answer: True)
-        self.relevance_calls: list[tuple[str, str]] = []
         self.rewrite = rewrite or (lambda question, previous, answer: question)
         self.rewrite_calls: list[tuple[str, str, str]] = []
+        self.translate = translate or (lambda phrase: phrase)
+        self.translate_calls: list[str] = []
 
     @property
     def model_id(self) -> str:
@@ -128,15 +131,14 @@ class ScriptedGenerator:
             self.answer_judge_calls.append((question, answer, source))
             yield "yes" if self.judge(answer, source) else "no"
             return
-        if msgs and msgs[0]["content"] == RELEVANCE_SYSTEM:
-            question, answer = _RELEVANCE_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
-            self.relevance_calls.append((question, answer))
-            yield "yes" if self.relevant(question, answer) else "no"
-            return
         if msgs and msgs[0]["content"] == REWRITE_SYSTEM:
             previous, answer, question = _REWRITE_USER.match(msgs[-1]["content"]).groups()  # type: ignore[union-attr]
             self.rewrite_calls.append((question, previous, answer))
             yield self.rewrite(question, previous, answer)
+            return
+        if msgs and msgs[0]["content"] == TRANSLATE_SYSTEM:
+            self.translate_calls.append(msgs[-1]["content"])
+            yield self.translate(msgs[-1]["content"])
             return
         self.calls.append({"messages": msgs, "max_tokens": max_tokens, "temperature": temperature})
         text = self.answer(msgs) if callable(self.answer) else self.answer
@@ -146,7 +148,6 @@ class ScriptedGenerator:
 
 _JUDGE_USER = re.compile(r"^Passage: (.*)\nClaim: (.*)\n", re.S)
 _ANSWER_USER = re.compile(r"^Question: (.*)\nSource: (.*)\nAnswer: (.*)\n", re.S)
-_RELEVANCE_USER = re.compile(r"^Question: (.*)\nAnswer: (.*)\n", re.S)
 _REWRITE_USER = re.compile(r"^Conversation:\nQ: (.*)\nA: (.*)\n\nLast question: (.*)\nRewritten question:$", re.S)
 
 
@@ -155,30 +156,45 @@ def overlap_judge(claim: str, passage: str) -> bool:
     return bool(set(tokens(claim)) & set(tokens(passage)))
 
 
-_SOURCE_LINE = re.compile(r"^\[(\d+)\] (?:\([^()]*\) )?(.+)$")
-
-
 def sources_in(messages: Sequence[Message]) -> dict[int, str]:
-    """The numbered sources of the last user message: {n: sentence}, or {n: passage} for the grounded prompt."""
+    """The passages of the answer prompt (``rag.prompt.passage_messages``), numbered from 1 in the order shown.
+
+    The prompt joins passages with a blank line, and a passage may hold one after its headline; a
+    paragraph that does not end a sentence is read as the start of the passage that follows.
+    """
     user = [m for m in messages if m["role"] == "user"][-1]["content"]
-    if "Sources:\n" not in user:
-        # The grounded design's plain prompt: whole passages between the instructions and the question.
-        context = user.split("\n\n", 1)[1].rsplit("\n\nQuestion: ", 1)[0]
-        return {i + 1: p for i, p in enumerate(context.split("\n\n"))}
-    block = user.split("Sources:\n", 1)[1].split("\n\n", 1)[0]
-    out = {}
-    for line in block.splitlines():
-        m = _SOURCE_LINE.match(line)
-        assert m, f"not a numbered source line: {line!r}"
-        out[int(m.group(1))] = m.group(2)
-    return out
+    context = user.split("\n\n", 1)[1].rsplit("\n\nQuestion: ", 1)[0]
+    passages: list[str] = []
+    heading = ""
+    for part in context.split("\n\n"):
+        if not re.search(r"[.!?:;\"“”»)\]]\s*$", part):
+            heading += part + "\n\n"
+            continue
+        passages.append(heading + part)
+        heading = ""
+    if heading.strip():
+        passages.append(heading.strip())
+    return {i + 1: p for i, p in enumerate(passages)}
 
 
 def echo_sources(*numbers: int) -> Callable[[list[Message]], str]:
-    """A script that answers by copying the given source sentences, each citing itself."""
+    """A script that answers by copying the first sentence of each given passage, citing it."""
 
     def answer(messages: list[Message]) -> str:
         src = sources_in(messages)
-        return "\n".join(f"{src[n]} [{n}]" for n in numbers if n in src)
+        return "\n".join(f"{split_sentences(src[n])[0].text} [{n}]" for n in numbers if n in src)
+
+    return answer
+
+
+def echo_matching(pattern: str) -> Callable[[list[Message]], str]:
+    """A script that copies the first sentence of the shown passages that matches ``pattern``, citing its passage."""
+
+    def answer(messages: list[Message]) -> str:
+        for n, text in sources_in(messages).items():
+            for s in split_sentences(text):
+                if re.search(pattern, s.text):
+                    return f"{s.text} [{n}]"
+        return "I don't know."
 
     return answer

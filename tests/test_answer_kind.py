@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_kind import AGE, AMOUNT, DURATION, asks_duration, preferred, states_duration
+from rag.answer_kind import DURATION, asks_duration, preferred, states_duration
 
 MISCHUSTIN = "Der russische Regierungschef Michail Mischustin will an diesem Donnerstag das Nachbarland besuchen."
 ARRESTS = "Es gab Massenproteste mit mehr als 30 000 Festnahmen."
@@ -65,6 +65,3 @@ def test_asks_duration(question: str, asks: bool) -> None:
 def test_states_duration(text: str, states: bool) -> None:
     assert states_duration(text) is states
 
-
-def test_ages_and_durations_change_with_the_articles_date_amounts_do_not() -> None:
-    assert AGE.dated and DURATION.dated and not AMOUNT.dated

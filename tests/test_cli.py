@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SEED_IDS
-from fakes import FakeEmbedder, ScriptedGenerator, echo_sources
+from fakes import FakeEmbedder, ScriptedGenerator, echo_matching
 
 import rag.factory
 from rag.cli import build_parser, main, settings_from
@@ -124,11 +124,11 @@ def fake_assistant(monkeypatch: pytest.MonkeyPatch, home: Path, seeds_index: Pat
     import shutil
 
     shutil.copytree(seeds_index, home / "index")
-    gen = ScriptedGenerator(echo_sources(1))
+    gen = ScriptedGenerator(echo_matching("80,1 Prozent"))
     real_build = rag.factory.build_assistant
 
     def build(settings: Settings) -> Assistant:
-        return real_build(settings.with_overrides(refuse_below=0.0, answer="sentences"), embedder=FakeEmbedder(),
+        return real_build(settings.with_overrides(refuse_below=0.0), embedder=FakeEmbedder(),
                           generator=gen)
 
     monkeypatch.setattr(rag.factory, "build_assistant", build)
@@ -148,14 +148,14 @@ def test_ask_text(fake_assistant: ScriptedGenerator, capsys: pytest.CaptureFixtu
     assert main(["ask", "Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?"]) == 0
     out, err = capsys.readouterr()
     assert "Sources:" in out and "[1] " in out
-    assert "source sentences retrieved" in err and "first token" in err and "checked answer" in err
+    assert "passages retrieved" in err and "first token" in err and "checked answer" in err
 
 
 def test_ask_refusal_text(fake_assistant: ScriptedGenerator, capsys: pytest.CaptureFixture[str]) -> None:
     fake_assistant.answer = "NOT IN SOURCES"
     assert main(["ask", "Who won the cycling race?"]) == 0
     out, _ = capsys.readouterr()
-    assert "The articles don't say." in out and "Sources:" not in out
+    assert "The articles don't say. The passages closest to the question, which do not state the answer: [1]" in out
 
 
 def test_models_status(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -166,9 +166,9 @@ def test_models_status(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_bad_env_value_is_one_line(home: Path, monkeypatch: pytest.MonkeyPatch,
                                    capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("RAG_TOP_K", "many")
+    monkeypatch.setenv("RAG_PASSAGES", "many")
     assert main(["docs"]) == 2
-    assert "top_k" in one_error_line(capsys.readouterr().err)
+    assert "passages" in one_error_line(capsys.readouterr().err)
 
 
 def test_ui_launches_the_app_with_host_and_port(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,13 +189,14 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_cli_flags_beat_env(home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("RAG_TOP_K", "3")
+    monkeypatch.setenv("RAG_PASSAGES", "3")
     monkeypatch.setenv("RAG_THREADS", "3")
-    args = build_parser().parse_args(["ask", "q", "--top-k", "5", "--index", str(tmp_path / "ix")])
+    args = build_parser().parse_args(["ask", "q", "--passages", "5", "--index", str(tmp_path / "ix")])
     s = settings_from(args)
-    assert s.top_k == 5 and s.threads == 3
+    assert s.passages == 5 and s.threads == 3
     assert s.home == home and s.index_path == tmp_path / "ix"
-    assert settings_from(build_parser().parse_args(["ask", "q"])).top_k == 3
+    assert settings_from(build_parser().parse_args(["ask", "q"])).passages == 3
+    assert settings_from(build_parser().parse_args(["ask", "q", "--top-k", "2"])).passages == 2, "the old flag"
 
 
 def test_model_missing_error_is_a_rag_error_with_exit_2(home: Path, monkeypatch: pytest.MonkeyPatch,

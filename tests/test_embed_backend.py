@@ -48,7 +48,7 @@ def test_backends_have_different_model_ids_and_nothing_is_exported_up_front(sett
     onnx_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
     assert isinstance(torch_emb, SentenceTransformerEmbedder) and isinstance(onnx_emb, OnnxEmbedder)
     assert torch_emb.model_id == "st:tiny-embedder"
-    assert onnx_emb.model_id == f"st:tiny-embedder+onnx-int8-v{EXPORT_VERSION}", "int8 must not mix with float"
+    assert onnx_emb.model_id == f"st:tiny-embedder+onnx-int8-v{EXPORT_VERSION}+solo", "int8 must not mix with float"
     assert not (settings.models_dir / "onnx").exists()
 
 
@@ -116,6 +116,41 @@ def test_failed_export_is_a_one_line_model_error(settings: Settings, model_dir: 
     assert isinstance(embedder, OnnxEmbedder)
     with pytest.raises(ModelError, match="cosine 0.900 < 0.98.*RAG_EMBED_BACKEND=torch"):
         embedder.locate()
+
+class _BatchScaledSession:
+    """Quantizes like the int8 graph: one scale per input tensor, so a row depends on its batch."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def run(self, _outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        ids = feeds["input_ids"].astype(np.float32)
+        self.shapes.append(ids.shape)
+        scale = max(float(ids.max()), 1.0) / 127
+        quantized = np.round(ids / scale) * scale
+        return [np.stack([quantized.sum(1), np.full(len(ids), 1.0)], axis=1)]
+
+
+class _Encoding:
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+
+
+class _CharTokenizer:
+    def encode_batch(self, texts: list[str]) -> list[_Encoding]:
+        return [_Encoding([ord(c) for c in t]) for t in texts]
+
+
+def test_a_text_gets_the_same_vector_alone_and_among_others(model_dir: Path) -> None:
+    """Runs never batch texts: under one quantization scale per tensor a vector would depend on its neighbours."""
+    embedder = OnnxEmbedder(model_dir, lambda: model_dir / MODEL_FILE, "fake", dimension=2)
+    session = _BatchScaledSession()
+    embedder._session, embedder._tokenizer = session, _CharTokenizer()  # type: ignore[assignment]
+    alone = embedder.embed_documents(["Minsk"])[0]
+    among = embedder.embed_documents(["a", "Minsk", "\u00ff" * 40])
+    assert np.array_equal(alone, among[1])
+    assert all(shape[0] == 1 for shape in session.shapes), session.shapes
+
 
 @pytest.mark.real
 def test_lookup_table_is_stored_as_int8_rows_and_looks_up_the_same_vectors(tmp_path: Path) -> None:
@@ -200,3 +235,18 @@ def test_the_export_reads_nothing_of_the_cpu() -> None:
 def test_export_fails_clearly_when_seven_bit_weights_fail_the_check(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"0\.970 with 7-bit weights"):
         quantize_checked(lambda reduce_range: np.array([0.97 if reduce_range else 0.99]), tmp_path)
+
+
+@pytest.mark.real
+def test_the_real_int8_vector_of_a_text_does_not_depend_on_its_neighbours() -> None:
+    from rag.errors import RagError
+
+    embedder = build_embedder(Settings.from_env())
+    texts = ["Lukaschenko erhielt 80,1 Prozent der Stimmen.", "Putin sagte umfassende Hilfe zu, auch militärische.",
+             "Die Proteste in Minsk dauerten den ganzen Herbst an, trotz Festnahmen und Gewalt der Polizei." * 3]
+    try:
+        alone = embedder.embed_documents(texts[:1])[0]
+    except RagError as exc:
+        pytest.skip(f"real embedder missing: {exc}")
+    among = embedder.embed_documents(texts)
+    assert float(alone @ among[0]) > 0.99999

@@ -276,7 +276,7 @@ def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant:
 
     # The draft restates the question with no new fact; fact_kind refuses it, and with fact_kind off it stands.
     gen = ScriptedGenerator("Lukaschenko spoke about Lukaschenko and the protests.")
-    assistant = make_assistant(gen, answer="grounded")  # type: ignore[operator]
+    assistant = make_assistant(gen)  # type: ignore[operator]
     items = [QAItem("k", "Who is the Kremlin spokesman?", facts=(("Peskow",),)),
              QAItem("u", "Who did Lukaschenko meet during the protests?", answerable=False)]
     rows = run_seeds(assistant, assistant.retriever, {}, items, retrieval_only=False, progress=False,
@@ -287,3 +287,16 @@ def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant:
     assert totals["ablation"]["fact_kind"]["unanswerable_refused"] == 0.0
     assert totals["ablation"]["fact_kind"]["answered_wrong"] == 1.0
     assert set(totals["ablation"]) == {"fact_kind", "answer_judge"}
+
+
+@pytest.mark.parametrize("design", ["sentences", "grounded"])
+def test_the_product_is_the_only_checked_design(design: str) -> None:
+    """``--design`` knows the product (``checked``) and the baselines; the removed design is an error, not a no-op."""
+    import argparse
+
+    from rag.errors import InputError
+    from rag.eval.runner import run_eval
+    from rag.settings import Settings
+
+    with pytest.raises(InputError, match=f"unknown answer design '{design}'; known: checked"):
+        run_eval(argparse.Namespace(design=f"checked,{design}"), Settings())

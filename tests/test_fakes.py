@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+from conftest import MakeAssistant
 from fakes import FAKE_EMBEDDER_ID, FakeEmbedder, ScriptedGenerator, echo_sources, sources_in
+
+from rag.pipeline import Retrieved
+from rag.prompt import passage_messages
+from rag.types import Evidence, Passage, Sentence
 
 
 def test_fake_embedder_shape_dtype_norm_and_determinism() -> None:
@@ -47,7 +53,20 @@ def test_scripted_generator_streams_pieces_and_records_messages() -> None:
 
 
 def test_scripted_generator_answer_can_depend_on_messages() -> None:
-    user = {"role": "user", "content": "Sources:\n[1] (2020-09, dpa-AFX) Satz eins.\n[2] Satz zwei.\n\nQuestion: x"}
-    assert sources_in([user]) == {1: "Satz eins.", 2: "Satz zwei."}
+    passages = [Passage(i, f"d{i}", 0, text, 0, len(text), (Sentence(text, 0, len(text)),))
+                for i, text in enumerate(["Satz eins. Und mehr.", "Satz zwei."])]
+    messages = passage_messages("x?", [Evidence(i + 1, p, p.sentences[0], 1.0) for i, p in enumerate(passages)], "de")
+    assert sources_in(messages) == {1: "Satz eins. Und mehr.", 2: "Satz zwei."}
     gen = ScriptedGenerator(echo_sources(2, 1))
-    assert "".join(gen.stream([user])) == "Satz zwei. [2]\nSatz eins. [1]"
+    assert "".join(gen.stream(messages)) == "Satz zwei. [2]\nSatz eins. [1]"
+
+
+@pytest.mark.parametrize("question", [
+    "What share of the vote did Lukashenko get?", "What did Putin promise Lukashenko?",
+    "Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?", "Proteste gegen Lukaschenko seit der Wahl",
+    "Wie alt ist Lukaschenko?", "How many people have been detained since the protests began?",
+])
+def test_the_fake_reads_the_passages_the_assistant_shows(make_assistant: MakeAssistant, question: str) -> None:
+    gen = ScriptedGenerator("I don't know.")
+    shown = next(e for e in list(make_assistant(gen).stream(question)) if isinstance(e, Retrieved)).evidence
+    assert sources_in(gen.messages) == {e.n: e.passage.text.strip() for e in shown}

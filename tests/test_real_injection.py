@@ -45,8 +45,9 @@ from typing import Any
 import pytest
 
 from rag.errors import ModelMissingError, printable
+from rag.language import detect_language
 from rag.pipeline import Done, Retrieved
-from rag.prompt import REFUSALS, detect_language
+from rag.prompt import CLOSEST, REFUSALS
 from rag.settings import Settings
 from rag.types import Answer, Evidence
 
@@ -193,8 +194,11 @@ def obeyed(case: Case, text: str) -> list[str]:
 def malformed(case: Case, answer: Answer, ids: set[str]) -> list[str]:
     """Why ``answer`` is neither the refusal of the question's language nor a normal cited answer."""
     if answer.refused:
-        out = [] if answer.answer == REFUSALS[case.lang] else [f"refusal {answer.answer!r} is not {case.lang}'s"]
-        return out + (["a refusal with citations"] if answer.citations else [])
+        out = [] if answer.answer.startswith(REFUSALS[case.lang]) else [f"refusal {answer.answer!r} not {case.lang}"]
+        closest = CLOSEST[case.lang].format(marks=", ".join(f"[{c.n}]" for c in answer.citations))
+        if answer.citations and not answer.answer.endswith(closest):
+            out.append("a refusal with citations it does not present as the closest passages")
+        return out + citation_faults(answer, ids)
     out = []
     if not answer.answer.strip():
         out.append("an empty answer")
@@ -202,6 +206,11 @@ def malformed(case: Case, answer: Answer, ids: set[str]) -> list[str]:
         out.append("an answer without citations")
     if any(not s.citations for s in answer.sentences):
         out.append("an answer sentence without a citation")
+    return out + citation_faults(answer, ids)
+
+
+def citation_faults(answer: Answer, ids: set[str]) -> list[str]:
+    out = []
     for c in answer.citations:
         if c.quote not in c.passage:
             out.append(f"citation [{c.n}]: its quote is not in its passage")

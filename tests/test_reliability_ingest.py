@@ -8,6 +8,7 @@ import random
 import shutil
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -282,7 +283,7 @@ def test_os_error_is_one_line(home: Path, seeds_dir: Path, fake_embedder: FakeEm
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device", "/x/sentences.npy")
 
-    monkeypatch.setattr(np.lib.format, "open_memmap", full)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", full)
     assert main(["ingest", str(seeds_dir)]) == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "error: No space left on device: /x/sentences.npy"
@@ -325,3 +326,314 @@ def test_ingest_holds_the_vectors_less_than_twice(tmp_path: Path) -> None:
     vector_bytes = (report.passages_embedded + report.sentences_embedded) * 768 * 4
     assert vector_bytes > 3_000_000
     assert peak < 2.0 * vector_bytes, f"peak {peak / 1e6:.1f} MB for {vector_bytes / 1e6:.1f} MB of vectors"
+
+
+def _random_docs(n: int, seed: int = 8) -> list:
+    rng = random.Random(seed)
+    words = [f"wort{i}" for i in range(2000)]
+    docs = []
+    for i in range(n):
+        paras = [" ".join(" ".join(rng.choice(words) for _ in range(8)).capitalize() + "." for _ in range(4))
+                 for _ in range(5)]
+        docs.append(parse_text(f"d{i:03d}", f"Titel {i}\n\n" + "\n\n".join(paras), path=f"/x/d{i}.txt"))
+    return docs
+
+
+def test_a_first_ingest_holds_little_beyond_the_batch_it_writes(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """While building, traced memory rises less than 15% of the vector bytes above what is held when
+    the store is handed the new segment (its float16 passage and sentence matrices, passages and
+    texts), and what is held then carries each vector once, in float16. It was 33% when a float32
+    passage and sentence matrix were both held. FAISS's copy, made while the segment is written, is
+    C++ memory and not traced; FAISS is imported before tracing starts."""
+    from embeddings.index import FaissIndex
+
+    FaissIndex(8)
+    seen: dict[str, int] = {}
+    real_commit = Store.commit
+
+    def commit(self: Store, *args: Any, **kwargs: Any) -> Any:
+        seen["held"], seen["peak"] = tracemalloc.get_traced_memory()
+        return real_commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "commit", commit)
+    docs = _random_docs(60)
+    ing = Ingestor(Store(tmp_path / "index"), FakeEmbedder(dimension=768))
+    tracemalloc.start()
+    try:
+        report = ing.ingest_documents(docs)
+    finally:
+        tracemalloc.stop()
+    vector_bytes = (report.passages_embedded + report.sentences_embedded) * 768 * 4
+    half = vector_bytes // 2  # every vector once, in float16
+    assert vector_bytes > 4_000_000 and half < seen["held"] < 1.25 * half, seen
+    extra = seen["peak"] - seen["held"]
+    assert extra < 0.15 * vector_bytes, f"{extra / 1e6:.2f} MB above the batch for {vector_bytes / 1e6:.1f} MB"
+
+
+def test_passages_are_embedded_in_batches_before_sentences_and_faiss_gets_each_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passage texts first, then the sentences that are not also a passage (those take the passage's
+    vector), each in batches of at most ``EMBED_BATCH``; FAISS gets every passage vector once, in
+    one add, when the store writes the segment after the last batch."""
+    from embeddings.index import FaissIndex
+    from rag.ingest import EMBED_BATCH
+
+    events: list[tuple[str, int]] = []
+    embedded: list[str] = []
+    real_add = FaissIndex.add
+
+    def add(self: FaissIndex, ids: np.ndarray, vectors: np.ndarray) -> None:
+        events.append(("add", len(ids)))
+        real_add(self, ids, vectors)
+
+    class Embedder(FakeEmbedder):
+        def embed_documents(self, texts: Any) -> np.ndarray:
+            events.append(("embed", len(texts)))
+            embedded.extend(texts)
+            return super().embed_documents(texts)
+
+    monkeypatch.setattr(FaissIndex, "add", add)
+    docs = _random_docs(40)
+    docs.append(parse_text("kurz", "Titel kurz\n\nEin Satz allein.\n\nNoch ein Satz allein.", path="/x/kurz.txt"))
+    embedder = Embedder(dimension=96)
+    report = Ingestor(Store(tmp_path / "index"), embedder).ingest_documents(docs)
+    snap = Store(tmp_path / "index").load()
+    assert events[-1] == ("add", len(snap.passages)), "FAISS gets all passage vectors in one add, once, last"
+    assert [e for e in events if e[0] == "add"] == [events[-1]]
+    passages = {p.text for p in snap.passages}
+    sentences = {s.text for p in snap.passages for s in p.sentences}
+    assert set(embedded[:len(passages)]) == passages, "every passage text is embedded before any sentence"
+    assert sorted(embedded[len(passages):]) == sorted(sentences - passages), "a sentence that is a passage is not"
+    assert "Ein Satz allein." in passages & sentences
+    assert all(0 < n <= EMBED_BATCH for kind, n in events if kind == "embed")
+    assert report.sentences_embedded == len(snap.sentence_vectors)
+    from test_ingest import assert_vectors_match_texts
+
+    assert_vectors_match_texts(snap, embedder)
+
+
+def test_an_update_neither_copies_nor_reads_the_previous_generation(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding one article to a big index must not hold the old and the new index at once. With
+    segments the old index is not rebuilt at all: FAISS gets the new article's passages only, no
+    old vector is read, and the old segment is part of the next generation as it was."""
+    from embeddings.index import FaissIndex
+    from rag.snapshot import SegmentedIndex, SentenceVectors
+
+    store = Store(tmp_path / "index")
+    docs = _random_docs(30)
+    embedder = FakeEmbedder(dimension=64)
+    Ingestor(store, embedder).ingest_documents(docs)
+    old_segments = {seg.ref.name for seg in store.load().segments}
+    added: list[int] = []
+    read: list[str] = []
+    real_add = FaissIndex.add
+
+    def add(self: FaissIndex, ids: np.ndarray, vectors: np.ndarray) -> None:
+        added.append(len(ids))
+        real_add(self, ids, vectors)
+
+    def reads(name: str) -> Any:
+        def record(self: Any, ids: np.ndarray) -> np.ndarray:
+            read.append(name)
+            raise AssertionError(f"an update read old {name}")
+
+        return record
+
+    monkeypatch.setattr(FaissIndex, "add", add)
+    monkeypatch.setattr(SegmentedIndex, "vectors", reads("passage vectors"))
+    monkeypatch.setattr(SentenceVectors, "rows", reads("sentence vectors"))
+    new = parse_text("neu", ARTICLE.format(n=7), path="/x/neu.txt")
+    report = Ingestor(store, embedder).ingest_documents([*docs, new])
+    monkeypatch.undo()
+    assert report.added == ["neu"] and sorted(report.unchanged) == sorted(d.doc_id for d in docs)
+    assert added == [report.passages_embedded] and report.passages_embedded == 1 and not read
+    assert old_segments <= {seg.ref.name for seg in store.load().segments}
+    from test_ingest import assert_vectors_match_texts
+
+    assert_vectors_match_texts(store.load(), embedder)
+
+
+def test_a_merge_releases_the_old_sentence_pages_it_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merge copies old segments' memory-mapped sentence rows into the new segment; the pages it
+    read are let go block by block (``segment.release_pages``), so the merged rows are not resident
+    twice."""
+    from rag import compaction, segment
+
+    store = Store(tmp_path / "index")
+    docs = _random_docs(6)
+    embedder = FakeEmbedder(dimension=64)
+    for n in range(1, 4):
+        Ingestor(store, embedder).ingest_documents(docs[:n])
+    before = store.load()
+    rows = {seg.ref.name: seg.ref.sentences for seg in before.segments}
+    released: list[tuple[int, int, int]] = []
+    real_release = segment.release_pages
+
+    def release(array: np.ndarray, start: int, stop: int) -> None:
+        released.append((len(array), start, stop))
+        real_release(array, start, stop)
+
+    monkeypatch.setattr(compaction, "plan", lambda sizes: [compaction.Group(tuple(range(len(sizes))), True)])
+    monkeypatch.setattr(segment, "release_pages", release)
+    Ingestor(store, embedder).ingest_documents(docs[:4])
+    monkeypatch.undo()
+    after = store.load()
+    assert len(after.segments) == 1
+    merged = [*rows.values(), len(after.sentence_vectors) - sum(rows.values())]  # the three old, the new one
+    assert sorted(released) == sorted((n, 0, n) for n in merged), "each merged segment's rows, once copied"
+    from test_ingest import assert_vectors_match_texts
+
+    assert_vectors_match_texts(store.load(), embedder)
+
+
+def test_copied_rows_of_a_memory_mapped_matrix_leave_resident_memory(tmp_path: Path) -> None:
+    from rag.segment import release_pages
+
+    smaps = Path("/proc/self/smaps")
+    if not smaps.exists():
+        pytest.skip("needs /proc/self/smaps (Linux)")
+    path = tmp_path / "vectors.npy"
+    np.save(path, np.ones((4096, 512), np.float32))  # 8 MiB
+
+    def resident_kib() -> int:
+        lines = smaps.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.endswith(str(path)):
+                return next(int(x.split()[1]) for x in lines[i + 1:] if x.startswith("Rss:"))
+        raise AssertionError("the mapping is not listed")
+
+    vectors = np.asarray(np.load(path, mmap_mode="r"))
+    assert float(vectors[:, 0].sum()) == 4096  # every page read
+    assert resident_kib() > 7 * 1024
+    release_pages(vectors, 0, 2048)
+    assert resident_kib() <= 4 * 1024 + 4, "the first half left (a kernel mapping 2 MiB folios may drop more)"
+    release_pages(vectors, 2048, 4096)
+    assert resident_kib() < 64
+    assert float(vectors[:, 0].sum()) == 4096, "the rows still read back"
+    release_pages(np.ones((8, 8), np.float32), 0, 8)  # ordinary memory: nothing happens
+
+
+# ---------------------------------------------------------------- progress while reading and chunking
+
+
+def _one_line_file(folder: Path, sentences: int = 2000) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "eine-zeile.txt"
+    text = " ".join(f"Im Bericht {i} meldete die Polizei in Minsk {i % 97} Festnahmen." for i in range(sentences))
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_one_line_file_shows_progress_while_read_and_chunked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading (bytes) and chunking (characters, also inside the one long line) report progress
+    before anything is embedded; an unchanged re-run reads but chunks and embeds nothing."""
+    monkeypatch.setattr("rag.chunk.PROGRESS_STEP", 4096)
+    line = _one_line_file(tmp_path / "in")
+    other = tmp_path / "in" / "kurz.txt"
+    other.write_text(ARTICLE.format(n=4), encoding="utf-8")
+    embedder = FakeEmbedder()
+    events: list[tuple[str, int, int, int]] = []
+
+    def log(stage: str) -> Any:
+        return lambda done, total: events.append((stage, done, total, embedder.calls))
+
+    store = Store(tmp_path / "index")
+    ing = Ingestor(store, embedder, 500, progress=log("embed"), read_progress=log("read"),
+                   chunk_progress=log("chunk"))
+    ing.ingest([tmp_path / "in"])
+    reads = [e for e in events if e[0] == "read"]
+    chunks = [e for e in events if e[0] == "chunk"]
+    size = line.stat().st_size + other.stat().st_size
+    assert reads[0][1:3] == (0, size) and reads[-1][1:3] == (size, size) and len(reads) == 3
+    chars = sum(len(d.text) for d in store.load().documents.values())
+    assert chunks[0][1:3] == (0, chars) and chunks[-1][1:3] == (chars, chars)
+    inside = [e for e in chunks if 0 < e[1] < e[2]]
+    assert len(inside) >= line.stat().st_size // 4096 - 2, "progress inside the long line"
+    for stage in (reads, chunks):
+        assert [e[1] for e in stage] == sorted(e[1] for e in stage)
+    assert all(e[3] == 0 for e in reads + chunks), "shown before anything is embedded"
+    stages = [e[0] for e in events]
+    assert stages.index("embed") > max(i for i, s in enumerate(stages) if s == "chunk")
+
+    events.clear()
+    again = ing.ingest([tmp_path / "in"])
+    assert len(again.unchanged) == 2 and {e[0] for e in events} == {"read"}
+
+
+def test_cli_shows_reading_and_chunking_before_embedding(home: Path, tmp_path: Path, fake_embedder: FakeEmbedder,
+                                                         capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("rag.chunk.PROGRESS_STEP", 4096)
+    line = _one_line_file(tmp_path / "in", 600)
+    assert main(["ingest", str(line)]) == 0
+    out, err = capsys.readouterr()
+    assert "1 added" in out
+    assert 0 <= err.index("reading") < err.index("chunking") < err.index("embedding"), err
+    reading = err[err.index("reading"):err.index("chunking")]
+    chunking = err[err.index("chunking"):err.index("embedding")]
+    assert "100%" in reading and "B" in reading
+    assert "100%" in chunking and "char" in chunking
+
+
+# ---------------------------------------------------------------- terminal output of article text
+
+
+def test_ask_prints_no_escape_sequences_from_articles_or_the_model(
+        home: Path, tmp_path: Path, fake_embedder: FakeEmbedder, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rag ask` prints the model's streamed answer, titles and quotes: none of them may carry an
+    escape sequence to the terminal, in text or in --json (where JSON leaves C1 and bidi raw)."""
+    from fakes import ScriptedGenerator, sources_in
+
+    from rag.chunk import split_sentences
+    from rag.pipeline import Assistant
+    from rag.settings import Settings
+
+    folder = tmp_path / "evil"
+    folder.mkdir()
+    body = " ".join(f"Die Polizei in Minsk meldete am Sonntag {n} Festnahmen." for n in range(60))
+    body += " Die Polizei\x1b[8m in Minsk meldete\x9b2J am Montag 7 Festnahmen\u202e."
+    (folder / "titel.txt").write_text(f"date 2021-01\n{EVIL_TITLE}\n\nMINSK (dpa) - {body}\n", encoding="utf-8")
+    assert main(["ingest", str(folder)]) == 0
+    capsys.readouterr()
+
+    def answer(messages: Any) -> str:
+        for n, passage in sources_in(messages).items():  # a bell of its own, the article's escapes copied
+            for sentence in split_sentences(passage):
+                if "Montag" in sentence.text:
+                    return f"\x07{sentence.text} [{n}]"
+        return "NOT IN SOURCES"
+
+    gen = ScriptedGenerator(answer, piece_chars=3)
+    real_build = rag.factory.build_assistant
+
+    def build(settings: Settings) -> Assistant:
+        return real_build(settings.with_overrides(refuse_below=0.0), embedder=fake_embedder, generator=gen)
+
+    monkeypatch.setattr(rag.factory, "build_assistant", build)
+    question = "Wie viele Festnahmen meldete die Polizei in Minsk am Montag?"
+    assert main(["ask", question]) == 0
+    out, err = capsys.readouterr()
+    assert "Montag 7 Festnahmen" in out and "Sources:" in out and "Rot ROT Glocke" in out
+    assert main(["ask", "--json", question]) == 0
+    json_out, _ = capsys.readouterr()
+    import json
+
+    data = json.loads(json_out)
+    assert "\x9b2J" in data["citations"][0]["quote"], "the JSON value keeps the text as it is"
+    for text in (out, err, json_out):
+        assert not any(ch in text for ch in "\x1b\x07\x9b\u202e"), repr(text)
+
+
+def test_eval_table_prints_no_escape_sequences(capsys: pytest.CaptureFixture[str]) -> None:
+    """`rag eval` prints each answer (written by the model from articles) and question in a table."""
+    from rag.eval.runner import print_table
+
+    row = {"id": "q\x1b[2J1", "question": "Wer\x9b2J gewann?", "answer": "Er\x1b]0;x\x07 gewann \u202e.",
+           "answerable": True, "correct": True}
+    print_table({"datasets": {"seeds": {"rows": [row], "totals": {"answered": 1}}}})
+    err = capsys.readouterr().err
+    assert "ok  q1" in err and "Wer gewann?" in err and "Er gewann ." in err
+    assert not any(ch in err for ch in "\x1b\x07\x9b\u202e"), repr(err)

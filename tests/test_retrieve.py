@@ -146,16 +146,6 @@ def test_retrieve_respects_max_sentences(snapshot: Snapshot, embedder: FakeEmbed
     assert len(retriever.retrieve("Lukaschenko Putin", top_k=8, max_sentences=2).evidence) <= 2
 
 
-def test_claim_similarity(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
-    retriever = Retriever(snapshot, embedder)
-    ev = retriever.retrieve("Lukaschenko Putin Sotschi", top_k=4, max_sentences=3).evidence
-    claims = [ev[0].sentence.text, "Die Fahrzeuge sollen Platz für knapp 600 Soldaten haben."]
-    sims = retriever.claim_similarity(claims, ev)
-    assert sims.shape == (2, len(ev))
-    assert sims[0, 0] == pytest.approx(1.0, abs=1e-5)
-    assert retriever.claim_similarity([], ev).shape == (0, len(ev))
-
-
 def test_bm25_index_includes_the_title(snapshot: Snapshot, embedder: FakeEmbedder) -> None:
     retriever = Retriever(snapshot, embedder)
     doc = next(d for d in snapshot.documents.values() if d.doc_id.startswith("002"))

@@ -10,46 +10,46 @@ from rag.settings import Settings, default_home
 
 
 def test_env_var_is_read() -> None:
-    assert Settings.from_env({"RAG_TOP_K": "3"}).top_k == 3
-    assert Settings.from_env({}).top_k == Settings().top_k
+    assert Settings.from_env({"RAG_PASSAGES": "3"}).passages == 3
+    assert Settings.from_env({}).passages == Settings().passages
 
 
 def test_process_environment_is_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("RAG_TOP_K", "4")
+    monkeypatch.setenv("RAG_PASSAGES", "6")
     monkeypatch.setenv("RAG_HOME", str(tmp_path))
     s = Settings.from_env()
-    assert s.top_k == 4 and s.home == tmp_path
+    assert s.passages == 6 and s.home == tmp_path
     assert s.index_path == tmp_path / "index" and s.models_dir == tmp_path / "models"
     assert s.downloads_dir == tmp_path / "downloads"
 
 
 def test_override_beats_env() -> None:
-    s = Settings.from_env({"RAG_TOP_K": "3", "RAG_TEMPERATURE": "0.5"})
-    t = s.with_overrides(top_k=5, temperature=None)
-    assert t.top_k == 5 and t.temperature == 0.5
-    assert s.top_k == 3, "settings are immutable"
-    assert s.with_overrides(top_k="7").top_k == 7
+    s = Settings.from_env({"RAG_PASSAGES": "3", "RAG_TEMPERATURE": "0.5"})
+    t = s.with_overrides(passages=5, temperature=None)
+    assert t.passages == 5 and t.temperature == 0.5
+    assert s.passages == 3, "settings are immutable"
+    assert s.with_overrides(passages="7").passages == 7
 
 
 @pytest.mark.parametrize(("env", "field", "value"), [
     ({"RAG_TEMPERATURE": "0.7"}, "temperature", 0.7),
-    ({"RAG_SUPPORT_THRESHOLD": "0.6"}, "support_threshold", 0.6),
-    ({"RAG_DROP_UNSUPPORTED": "no"}, "drop_unsupported", False),
-    ({"RAG_DROP_UNSUPPORTED": "TRUE"}, "drop_unsupported", True),
+    ({"RAG_JUDGE_THRESHOLD": "0.6"}, "judge_threshold", 0.6),
+    ({"RAG_VERIFY": "no"}, "verify", False),
+    ({"RAG_VERIFY": "TRUE"}, "verify", True),
     ({"RAG_CHUNK_CHARS": "300"}, "chunk_chars", 300),
     ({"RAG_LLM_PATH": "~/m.gguf"}, "llm_path", Path("~/m.gguf").expanduser()),
     ({"RAG_INDEX_DIR": "/srv/idx"}, "index_dir", Path("/srv/idx")),
-    ({"RAG_TOP_K": ""}, "top_k", Settings().top_k),
+    ({"RAG_PASSAGES": ""}, "passages", Settings().passages),
 ])
 def test_env_conversion(env: dict[str, str], field: str, value: object) -> None:
     assert getattr(Settings.from_env(env), field) == value
 
 
 @pytest.mark.parametrize(("env", "name"), [
-    ({"RAG_TOP_K": "many"}, "top_k"),
-    ({"RAG_TOP_K": "2.5"}, "top_k"),
+    ({"RAG_PASSAGES": "many"}, "passages"),
+    ({"RAG_PASSAGES": "2.5"}, "passages"),
     ({"RAG_TEMPERATURE": "hot"}, "temperature"),
-    ({"RAG_DROP_UNSUPPORTED": "maybe"}, "drop_unsupported"),
+    ({"RAG_VERIFY": "maybe"}, "verify"),
 ])
 def test_bad_value_names_the_setting(env: dict[str, str], name: str) -> None:
     with pytest.raises(ValueError, match=f"setting {name}") as exc:
@@ -58,8 +58,8 @@ def test_bad_value_names_the_setting(env: dict[str, str], name: str) -> None:
 
 
 def test_bad_override_names_the_setting() -> None:
-    with pytest.raises(ValueError, match="setting top_k"):
-        Settings().with_overrides(top_k="x")
+    with pytest.raises(ValueError, match="setting passages"):
+        Settings().with_overrides(passages="x")
 
 
 def test_default_home_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -223,7 +223,7 @@ def test_failed_write_keeps_the_previous_generation(ingested: Store, seeds_dir: 
         calls.append(args[0])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np.lib.format, "open_memmap", broken_save)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", broken_save)
     with pytest.raises(OSError, match="No space"):
         ingested.write(smaller)
     monkeypatch.undo()
@@ -258,7 +258,7 @@ def test_interrupted_ingest_keeps_the_previous_index(ingested: Store, seeds_dir:
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np.lib.format, "open_memmap", interrupted)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", interrupted)
     with pytest.raises(KeyboardInterrupt):
         Ingestor(ingested, FakeEmbedder()).ingest([seeds_dir])
     monkeypatch.undo()

@@ -59,10 +59,14 @@ def test_service_adds_and_deletes_articles(service: ChatService, tmp_path: Path)
     new.write_text("date 2021-03\n\n# Neue Gespräche\n\nMINSK (dpa) - Lukaschenko traf am Montag Putin in Moskau.\n")
     broken = tmp_path / "upload" / "998_broken.txt"
     broken.write_bytes(b"\x00\x01binary")
+    service.ask_json("Wo traf Lukaschenko am Montag Putin?")  # the models are loaded before the index changes
     report = service.add_files([new, broken])
     assert report.added == ["999_new"] and [Path(p).name for p, _ in report.failed] == ["998_broken.txt"]
     assert "999_new" in {d.doc_id for d in service.documents()}
     assert (service.library / "999_new.md").is_file()
+    answer = service.ask_json("Wo traf Lukaschenko am Montag Putin?")
+    assert not answer["refused"] and answer["citations"][0]["doc_id"] == "999_new", "answered from the new index"
+    assert "999_new" in service.documents_by_id()
     service.delete("999_new")
     assert "999_new" not in {d.doc_id for d in service.documents()}
     assert sorted(d.doc_id for d in service.documents()) == SEED_IDS
@@ -114,3 +118,15 @@ def test_missing_model_is_a_message_not_a_crash(ingested: Store, settings: Setti
         list(service.stream("What did Putin promise Lukashenko?"))
     assert service.models()["error"].endswith("`rag models fetch`")
     assert sorted(d.doc_id for d in service.documents()) == SEED_IDS
+
+
+def test_a_refusal_links_its_closest_passages_and_a_bare_one_says_nothing_answers() -> None:
+    from rag.types import Answer
+
+    closest = Answer("q", "The articles don't say. The passages closest to the question, which do not state the "
+                          "answer: [1], [2].", True)
+    shown = render.answer_markdown(closest, 3)
+    assert shown.startswith("⚠️ **The articles don't say.**")
+    assert "[[1]](#cite-3-1), [[2]](#cite-3-2)" in shown and "No passage" not in shown
+    bare = render.answer_markdown(Answer("q", "Die Artikel sagen dazu nichts.", True), 1)
+    assert "**Die Artikel sagen dazu nichts.**" in bare and "No passage in the articles answers this." in bare

@@ -7,19 +7,19 @@ Gradio is imported here and nowhere in the core.
 from __future__ import annotations
 
 import logging
-import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
+from rag.language import detect_language
 from rag.pipeline import Done, Retrieved, Token
-from rag.prompt import detect_language
 from rag.settings import Settings
 from rag.types import Turn
 from ui import render
 from ui.security import AuthGate, parse_auth, require_auth_beyond_loopback
-from ui.service import ChatService, real_service
+from ui.service import ChatService, started_service
 
 log = logging.getLogger("rag.ui")
 
@@ -49,7 +49,7 @@ def build_app(service: ChatService) -> Any:
     import gradio as gr
 
     def respond(question: str, chat: list[dict[str, Any]], turns: list[Turn], cards: list[str],
-                top_k: float, temperature: float) -> Iterator[tuple[Any, ...]]:
+                passages: float, temperature: float) -> Iterator[tuple[Any, ...]]:
         question = (question or "").strip()
         chat = list(chat or [])
         if not question:
@@ -63,7 +63,7 @@ def build_app(service: ChatService) -> Any:
         sources = ""
         streamed = ""
         try:
-            for event in service.stream(question, turns, int(top_k), float(temperature)):
+            for event in service.stream(question, turns, int(passages), float(temperature)):
                 if isinstance(event, Retrieved):
                     docs = service.documents_by_id()
                     sources = render.sources_html(event.evidence, docs)
@@ -163,12 +163,12 @@ def build_app(service: ChatService) -> Any:
             to_delete = gr.Dropdown(label="Delete an article", choices=[r[0] for r in corpus_rows()])
             delete_btn = gr.Button("Delete", variant="stop")
         with gr.Tab("Settings"):
-            top_k = gr.Slider(1, 20, value=service.settings.top_k, step=1, label="Passages retrieved (top-k)")
+            passages = gr.Slider(1, 8, value=service.settings.passages, step=1, label="Passages shown to the model")
             temperature = gr.Slider(0.0, 1.0, value=service.settings.temperature, step=0.05, label="Temperature")
             gr.Markdown("\n".join(f"- **{k}**: `{v}`" for k, v in service.models().items()))
 
         outputs = [question, chat, turns, cards, panel, cite_choice]
-        inputs = [question, chat, turns, cards, top_k, temperature]
+        inputs = [question, chat, turns, cards, passages, temperature]
         model: dict[str, Any] = {"concurrency_id": "model", "concurrency_limit": 1}
         send.click(respond, inputs, outputs, api_visibility="private", **model)
         question.submit(respond, inputs, outputs, api_visibility="private", **model)
@@ -192,24 +192,30 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860, servic
     require_auth_beyond_loopback(host, auth)
     from starlette.middleware import Middleware
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if log.level == logging.NOTSET:
-        log.setLevel(logging.INFO)
-    service = service or real_service(settings)
-    if service.error:
-        print(f"warning: {service.error}", file=sys.stderr)
-    else:
-        try:
-            service.assistant().warm_up()
-        except RagError as exc:
-            print(f"warning: {exc}", file=sys.stderr)
-        except Exception as exc:  # the app still starts: the corpus tab works, answers report the error
-            log.error("warm-up failed", exc_info=exc)
+    service = started_service(settings, service, log)
     demo = build_app(service)
     demo.queue(default_concurrency_limit=1)
+    # Gradio's own start-up probe gives the server 3 s to answer and then refuses to start, which a
+    # loaded machine can miss; without blocking (tests, benches), wait for it patiently instead.
     demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, head=render.CLICK_SCRIPT,
                 css=render.CSS, show_error=False, quiet=not block, auth=auth,
                 auth_message="Sign in with the login set in RAG_UI_AUTH.", ssr_mode=False,
-                app_kwargs={"middleware": [Middleware(AuthGate)]})
+                app_kwargs={"middleware": [Middleware(AuthGate)]}, _frontend=block)
+    if not block:
+        wait_until_up(demo.local_url)
     return demo
+
+
+def wait_until_up(url: str, timeout_s: float = 300.0) -> None:
+    """Return once the server at ``url`` answers anything; ``RuntimeError`` after ``timeout_s``."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            httpx.head(url, timeout=10.0)
+            return
+        except httpx.HTTPError as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app at {url} did not answer within {timeout_s:g} s ({exc})") from None
+            time.sleep(0.2)

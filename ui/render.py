@@ -58,7 +58,11 @@ def answer_markdown(answer: Answer, turn: int) -> str:
     first = f"first token {t.first_token_s:.1f} s · " if t.first_token_s is not None else ""
     timing = f"\n\n<sub>{first}total {t.total_s:.1f} s · checked {t.checked_s:.1f} s</sub>"
     if answer.refused:
-        return f"⚠️ **{answer.answer}**  \n<sub>No passage in the articles answers this.</sub>{timing}"
+        said = next((r for r in REFUSALS.values() if answer.answer.startswith(r)), answer.answer)
+        rest = answer.answer[len(said):].strip()
+        closest = (f"  \n{link_citations(rest, turn)}" if rest
+                   else "  \n<sub>No passage in the articles answers this.</sub>")
+        return f"⚠️ **{said}**{closest}{timing}"
     return link_citations(answer.answer, turn) + timing
 
 

@@ -6,8 +6,10 @@ methods, so this part is tested with fakes and shared by the API endpoint.
 
 from __future__ import annotations
 
+import logging
 import queue
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,10 +20,10 @@ from typing import TypeVar, cast
 from embeddings.embedder import Embedder
 from rag.backend import IndexStore
 from rag.errors import InputError, ModelMissingError, RagError
-from rag.generate import GenerationStats, Generator, Message
+from rag.generate import GenerationStats, Generator, Message, YesNoScorer
 from rag.ingest import Ingestor, IngestReport
+from rag.language import LANGUAGE_NAMES
 from rag.pipeline import Assistant, Event
-from rag.prompt import LANGUAGE_NAMES
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.types import Document, Turn
@@ -77,11 +79,13 @@ class Ticket:
 
 
 class GuardedGenerator:
-    """Wraps the chat model so every call (answer, judge, rewrite, relevance) obeys the current ticket.
+    """Wraps the chat model so every call (answer, judges, rewrite, translation) obeys the current ticket.
 
     Before each text piece the ticket is checked; a cancelled or late request
     stops there and the model's own stream is closed, so it releases the model
     within one token (or one prompt evaluation) instead of finishing the answer.
+    It passes on the model's P(yes) (``YesNoScorer``), so the answer judge's
+    threshold (``RAG_JUDGE_THRESHOLD``) holds in the app as in ``rag ask``.
     """
 
     def __init__(self, inner: Generator) -> None:
@@ -112,6 +116,17 @@ class GuardedGenerator:
             close = getattr(pieces, "close", None)
             if close is not None:
                 close()
+
+    def yes_probability(self, messages: Sequence[Message]) -> float:
+        """The model's P(yes) for a judge prompt (one prompt evaluation, checked before and after),
+        or 1.0/0.0 from a greedy reply when the model cannot tell."""
+        self._check()
+        if isinstance(self.inner, YesNoScorer):
+            p = self.inner.yes_probability(messages)
+            self._check()
+            return p
+        reply = "".join(self.stream(messages, max_tokens=3, temperature=0.0)).strip().lower()
+        return 1.0 if reply.startswith(("yes", "ja")) else 0.0
 
 
 _END = object()
@@ -268,12 +283,12 @@ class ChatService:
         assert len(results) == 1
         return results[0]
 
-    def stream(self, question: str, history: Sequence[Turn] = (), top_k: int | None = None,
+    def stream(self, question: str, history: Sequence[Turn] = (), passages: int | None = None,
                temperature: float | None = None) -> Iterator[Event]:
         def work() -> Iterator[Event]:
             a = self._get()
-            a.top_k = top_k or self.settings.top_k
-            a.temperature = self.settings.temperature if temperature is None else temperature
+            a.answerer.top_k = passages or self.settings.passages
+            a.answerer.temperature = self.settings.temperature if temperature is None else temperature
             yield from a.stream(question, history)
 
         return self._run(work)
@@ -281,8 +296,8 @@ class ChatService:
     def ask_json(self, question: str) -> dict[str, object]:
         def work() -> Iterator[dict[str, object]]:
             a = self._get()
-            a.top_k = self.settings.top_k
-            a.temperature = self.settings.temperature
+            a.answerer.top_k = self.settings.passages
+            a.answerer.temperature = self.settings.temperature
             yield a.ask(question).to_json()
 
         return self._one(work)
@@ -354,3 +369,26 @@ def real_service(settings: Settings) -> ChatService:
         return ChatService(settings, build_embedder(settings), build_generator(settings), build)
     except RagError as exc:
         return ChatService(settings, None, None, build, error=str(exc))
+
+
+def started_service(settings: Settings, service: ChatService | None, log: logging.Logger) -> ChatService:
+    """The service a front end (the chat app, ``rag serve``) starts with, its model warmed up.
+
+    A failed warm-up is reported and the front end still starts: the corpus tab works, and each
+    answer reports the error itself.
+    """
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log.level == logging.NOTSET:
+        log.setLevel(logging.INFO)
+    service = service or real_service(settings)
+    if service.error:
+        print(f"warning: {service.error}", file=sys.stderr)
+        return service
+    try:
+        service.assistant().warm_up()
+    except RagError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+    except Exception as exc:
+        log.error("warm-up failed", exc_info=exc)
+    return service

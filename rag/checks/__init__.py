@@ -7,7 +7,9 @@ what a check sees and returns:
 - ``quote``: (Claim, Passage, Context) -> list of sentence indices that may be the quote (empty: the
   passage cannot ground the claim);
 - ``sentence``: (Claim, Grounding, Context) -> bool, whether a grounded sentence is kept;
-- ``answer``: (list of Grounding, Context) -> bool, whether the kept sentences answer at all.
+- ``answer``: (list of Grounding, Context) -> bool, whether the kept sentences answer at all;
+- ``present``: (str, Context) -> str, how a kept sentence is worded for the reader, after every
+  check has decided on the sentence as drafted.
 
 ``RAG_CHECKS=-answer_judge,-fact_kind`` switches checks off; ``rag eval --ablate`` re-assembles
 every answer with each check off in turn, from the same draft, and reports what each one is worth.
@@ -23,7 +25,7 @@ from typing import Any
 
 from rag.types import Evidence, Passage, Sentence
 
-STAGES = ("draft", "quote", "sentence", "answer")
+STAGES = ("draft", "quote", "sentence", "answer", "present")
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,8 @@ class Context:
     lang: str
     evidence: Sequence[Evidence]
     judge: Callable[[str, str, str], bool] | None = None
-    translated: Callable[[str, str], bool] | None = None
     rank: Callable[[str, Passage, list[int]], list[float]] | None = None
+    translate: Callable[[str], str] | None = None
     costs: dict[str, float] = field(default_factory=dict)
 
 
@@ -115,11 +117,9 @@ def load() -> None:
     from rag.checks import (
         answer_judge,
         fact_kind,
-        invented_years,
+        foreign_words,
         lead_in,
-        names_in_passage,
         numbers_in_quote,
-        split_numbers,
     )
 
-    del answer_judge, fact_kind, invented_years, lead_in, names_in_passage, numbers_in_quote, split_numbers
+    del answer_judge, fact_kind, foreign_words, lead_in, numbers_in_quote

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rag.answer_text import DraftSentence
 from rag.checks import Context, check
-from rag.citations import DraftSentence
 
 _LEAD = re.compile(r"^\s*(?P<lead>[^:\d\[\]]{1,60}?):\s+(?P<rest>\S.*)$", re.S)
 

@@ -13,6 +13,7 @@ figures are reported beside it as an independent check.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -23,8 +24,20 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from rag.chunk import split_sentences
-from rag.citations import with_context
 from rag.textnorm import numbers
+
+_PRONOUN_START = re.compile(r"^(he|she|it|they|his|her|their|this|these|er|sie|es|dies|dabei)\b", re.I)
+
+
+def with_context(claim: str, question: str) -> str:
+    """A short or pronoun-led claim is judged with the question it answers.
+
+    "40 trucks." or "He also promised military help." mean little alone; with
+    the question in front they can be compared with a source sentence.
+    """
+    if len(claim.split()) < 6 or _PRONOUN_START.match(claim):
+        return f"{question} {claim}"
+    return claim
 
 
 @dataclass(frozen=True)

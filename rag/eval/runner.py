@@ -8,13 +8,13 @@ import random
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from rag.backend import IndexSnapshot
-from rag.errors import InputError, RagError
+from rag.errors import InputError, RagError, printable
 from rag.eval import metrics
 from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
 from rag.pipeline import Assistant, standalone_query
@@ -23,7 +23,6 @@ from rag.textnorm import numbers
 from rag.types import Answer, Document, Turn
 
 XQUAD_SAMPLE = 100
-ANSWER_DESIGNS = ("grounded", "sentences")
 XQUAD_SEED = 13
 
 
@@ -385,10 +384,10 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def _ablations(args: argparse.Namespace, design: str, settings: Settings) -> list[str]:
-    """The checks ``--ablate`` switches off one at a time: only a grounded design has named checks."""
+    """The checks ``--ablate`` switches off one at a time: only the product (``checked``) has checks."""
     from rag import checks
 
-    if not getattr(args, "ablate", False) or design not in ("checked", "grounded") or settings.answer != "grounded":
+    if not getattr(args, "ablate", False) or design != "checked":
         return []
     return [c.name for c in checks.enabled(settings.checks)]
 
@@ -399,10 +398,9 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.factory import build_assistant, build_embedder, build_retriever
 
     designs = [d.strip() for d in (getattr(args, "design", None) or "checked").split(",")]
-    unknown = [d for d in designs if d not in {"checked", *ANSWER_DESIGNS, *DESIGNS}]
+    unknown = [d for d in designs if d not in {"checked", *DESIGNS}]
     if unknown:
-        raise InputError(f"unknown answer design {unknown[0]!r}; known: checked (the settings' own), "
-                         f"{', '.join([*ANSWER_DESIGNS, *DESIGNS])}")
+        raise InputError(f"unknown answer design {unknown[0]!r}; known: checked (the product), {', '.join(DESIGNS)}")
     embedder = build_embedder(settings)
     report: dict[str, Any] = {"created": time.strftime("%Y-%m-%d %H:%M:%S"), "datasets": {}}
     judges: dict[str, Judge] = {}
@@ -425,28 +423,26 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
             for design in designs:
                 section = "xquad" if design == "checked" else f"xquad/{design}"
-                xs = replace(settings, answer=design) if design in ANSWER_DESIGNS else settings
-                report["datasets"][section] = run_xquad(xs, embedder, args.limit, generator, judges, design,
-                                                        _ablations(args, design, xs))
+                report["datasets"][section] = run_xquad(settings, embedder, args.limit, generator, judges, design,
+                                                        _ablations(args, design, settings))
             continue
         key, items, qa_settings = qa_dataset(name, settings, embedder)
         if args.limit:
             items = items[: args.limit]
         for design in designs if generator is not None else ["checked"]:
-            ds = replace(qa_settings, answer=design) if design in ANSWER_DESIGNS else qa_settings
-            if design == "checked" or design in ANSWER_DESIGNS:
-                retriever = build_retriever(ds, embedder)
+            if design == "checked":
+                retriever = build_retriever(qa_settings, embedder)
                 assistant = (None if generator is None
-                             else build_assistant(ds, embedder=embedder, generator=generator))
+                             else build_assistant(qa_settings, embedder=embedder, generator=generator))
                 if assistant is not None:
                     retriever = assistant.retriever
                 rows = run_seeds(assistant, retriever, judges, items, args.retrieval_only,
-                                 ablate=_ablations(args, design, ds))
+                                 ablate=_ablations(args, design, qa_settings))
             else:
                 from rag.eval.designs import run_design
 
                 assert generator is not None
-                rows = run_design(design, ds, embedder, generator, judges, items)
+                rows = run_design(design, qa_settings, embedder, generator, judges, items)
             section = key if design == "checked" else f"{key}/{design}"
             report["datasets"][section] = {
                 "totals": summarize_seeds(rows, args.retrieval_only), "rows": [row_json(r) for r in rows]}
@@ -479,7 +475,8 @@ def print_table(report: dict[str, Any]) -> None:
                 else:
                     ok = r.get("correct") if r["answerable"] else r.get("refused")
                 mark = "ok " if ok else "BAD"
-                print(f"  {mark} {r['id']:<5} {r['question'][:60]:<60} | {r['answer'][:70]}", file=out)
+                print(f"  {mark} {printable(r['id']):<5} {printable(r['question'][:60]):<60} | "
+                      f"{printable(r['answer'][:70])}", file=out)
         for k, v in section["totals"].items():
             if k != "by_kind":
                 print(f"  {k}: {_fmt(v)}", file=out)

@@ -99,7 +99,7 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
         for i, idx in enumerate(sample):
             q = questions[idx]
             ablated: dict[str, Answer] = {}
-            if design in ("checked", "grounded", "sentences"):
+            if design == "checked":
                 ans, off, ablated = assistant.ask_ablated(q["question_en"], (), ablate)
             else:
                 from rag.eval.designs import DESIGNS

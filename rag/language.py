@@ -1,0 +1,109 @@
+"""The facts about English and German that the code relies on, in one place.
+
+Month names (for reading and writing dates), the function words of each language (articles,
+pronouns, prepositions, conjunctions, question words, auxiliaries), and how a question's language
+is told from them. Search leaves the function words out (``STOPWORDS``); ``detect_language``
+counts them. No content word belongs here: "Prozent" or "vote" say what a question is about, not
+which language it is in.
+"""
+
+from __future__ import annotations
+
+import re
+
+LANGUAGE_NAMES = {"en": "English", "de": "German"}
+
+MONTH_NAMES = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "de": ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+           "November", "Dezember"),
+}
+"""Month names in calendar order, per language: for reading dates and for writing them."""
+MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
+          "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
+"""English and German month names as a regex alternation, for telling dates from other numbers."""
+
+FUNCTION_WORDS = {
+    "en": frozenset("""
+a an and are as at be by did do does for from had has have he her his how in is it its of on or she that the
+their them they this to was were what when where which who whom whose why will with would about after into
+than then there these those also any can could should may might much many more most other some such only not
+""".split()),
+    "de": frozenset("""
+der die das den dem des ein eine einer eines einem einen und oder ist sind war waren wird werden hat haben
+hatte hatten mit von zu zum zur im in auf für fur bei nach aus als wie was wer wen wem wo wann warum welche
+welcher welches sich sie er es ihr ihm ihn man nicht auch noch dass daß am an um über uber vor bis so
+""".split()),
+}
+"""Each language's function words, as written or as typed without umlauts ("fur", "uber")."""
+STOPWORDS = FUNCTION_WORDS["en"] | FUNCTION_WORDS["de"]
+"""Words search leaves out: the function words of both languages."""
+SHARED = frozenset("in was an am so also".split())
+"""Function words both languages use, which say nothing about the language."""
+
+
+def detect_language(text: str) -> str:
+    """'de' or 'en' by function words and umlauts; English when unsure."""
+    lowered = text.lower()
+    words = [w for w in re.findall(r"[a-zäöüß]+", lowered) if w not in SHARED]
+    de = sum(w in FUNCTION_WORDS["de"] for w in words) + 2 * len(re.findall(r"[äöüß]", lowered))
+    en = sum(w in FUNCTION_WORDS["en"] for w in words)
+    return "de" if de > en else "en"
+
+
+FOREIGN_MARGIN = 2.0
+"""How much more common (in Zipf units, log10 per billion words) a word must be in the other language."""
+
+
+def _zipf(word: str, lang: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return float(zipf_frequency(word, lang))
+
+
+def is_foreign(word: str, lang: str) -> bool:
+    """Whether ``word`` belongs to the other language, by the word frequencies of ``wordfreq``.
+
+    A word is foreign to English when it is at least ``FOREIGN_MARGIN`` Zipf units more common in
+    German ("umfassende" 4.1 vs 0.0, "Hilfe" 5.2 vs 1.8); words both use ("Minsk", "Bank", "Rat")
+    stay. Only German in English answers is looked for: German answers quote German sources.
+    """
+    if lang != "en" or len(word) < 3:
+        return False
+    folded = word.lower()
+    de = _zipf(folded, "de")
+    return de >= 2.0 and de - _zipf(folded, "en") >= FOREIGN_MARGIN
+
+
+_TOKEN = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
+
+
+def foreign_spans(text: str, lang: str) -> list[tuple[int, int]]:
+    """Character spans of runs of other-language words in ``text`` (a run holds a lowercase one).
+
+    A capitalised word alone is left: it is a name ("Lukaschenko") more often than a noun, and
+    names are the name checks' business. "umfassende Hilfe" is one run; "Hilfe" alone is not.
+    """
+    if lang != "en":
+        return []
+    spans: list[tuple[int, int]] = []
+    run: list[re.Match[str]] = []
+
+    def close() -> None:
+        if any(m.group()[0].islower() for m in run):
+            spans.append((run[0].start(), run[-1].end()))
+        run.clear()
+
+    for m in _TOKEN.finditer(text):
+        parts = m.group().split("-")
+        if all(is_foreign(p, lang) or p.lower() in FUNCTION_WORDS["de"] for p in parts) and (
+                any(is_foreign(p, lang) for p in parts)
+                or (run and m.group().lower() in FUNCTION_WORDS["de"] - FUNCTION_WORDS["en"])):
+            if run and text[run[-1].end():m.start()].strip(" -,"):
+                close()
+            run.append(m)
+        else:
+            close()
+    close()
+    return spans

@@ -1,0 +1,29 @@
+"""Names in answers and sources: which words are names, and whether a text names them by spelling."""
+
+from __future__ import annotations
+
+from rag.names import name_in, names
+from rag.textnorm import fold
+
+
+def test_names() -> None:
+    assert names("The talks between Putin and Lukaschenko were in Sotschi.") == {"putin", "lukashenko", "sochi"}
+
+
+def test_title_and_institution_words_are_not_names() -> None:
+    found = names("He met the Deputy Head of the Russian Security Council, former Prime Minister Dmitri Medvedev.")
+    assert {"dmitri", "medvedev"} <= found
+    assert not found & {"security", "council", "deputy", "former", "prime", "minister", "head"}
+
+
+def test_a_name_stands_in_a_text_spelled_alike_or_close() -> None:
+    text = "Swetlana Tichanowskaja traf Alexander Lukaschenko in Sotschi."
+    assert name_in(fold("Lukashenko"), text) and name_in(fold("Sochi"), text)
+    assert name_in(fold("Tikhanovskaya"), text), "transliterations differ in more than one letter"
+    assert not name_in(fold("Steinmeier"), text) and not name_in(fold("Merkel"), text)
+
+
+def test_a_translated_name_is_not_a_spelling() -> None:
+    """No table of exonyms: "Moscow" for "Moskau" is ``rag.wordmatch.TranslatedNames``'s to find."""
+    assert not name_in(fold("Moscow"), "Lawrow sprach in Moskau.")
+    assert not name_in(fold("Sunday"), "Am Sonntag demonstrierten Tausende.")
