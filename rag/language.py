@@ -77,6 +77,7 @@ def is_foreign(word: str, lang: str) -> bool:
 
 
 _TOKEN = re.compile(r"[A-Za-zÄÖÜäöüß]+(?:-[A-Za-zÄÖÜäöüß]+)*")
+_GERMAN_ONLY = FUNCTION_WORDS["de"] - FUNCTION_WORDS["en"]
 
 
 def foreign_spans(text: str, lang: str) -> list[tuple[int, int]]:
@@ -97,9 +98,9 @@ def foreign_spans(text: str, lang: str) -> list[tuple[int, int]]:
 
     for m in _TOKEN.finditer(text):
         parts = m.group().split("-")
-        if all(is_foreign(p, lang) or p.lower() in FUNCTION_WORDS["de"] for p in parts) and (
-                any(is_foreign(p, lang) for p in parts)
-                or (run and m.group().lower() in FUNCTION_WORDS["de"] - FUNCTION_WORDS["en"])):
+        foreign = [is_foreign(p, lang) for p in parts]
+        if all(f or p.lower() in FUNCTION_WORDS["de"] for f, p in zip(foreign, parts, strict=True)) and (
+                any(foreign) or (run and m.group().lower() in _GERMAN_ONLY)):
             if run and text[run[-1].end():m.start()].strip(" -,"):
                 close()
             run.append(m)

@@ -81,8 +81,9 @@ def test_the_assistant_answers_english_with_the_gloss_not_the_german(make_assist
     from tests.fakes import ScriptedGenerator
 
     draft = 'Putin promised "umfassende Hilfe" (comprehensive help) [1].'
-    answer = make_assistant(ScriptedGenerator(draft), llm_judge=False).ask("What did Putin promise Lukashenko?")
-    unrepaired = make_assistant(ScriptedGenerator(draft), llm_judge=False, checks="-foreign_words")
+    answer = make_assistant(ScriptedGenerator(draft), llm_judge=False, checks="+foreign_words").ask(
+        "What did Putin promise Lukashenko?")
+    unrepaired = make_assistant(ScriptedGenerator(draft), llm_judge=False)
     kept = unrepaired.ask("What did Putin promise?")
     assert "umfassende" in kept.answer, kept.answer
     assert not answer.refused, answer.answer
@@ -94,7 +95,14 @@ def test_the_judge_reads_the_sentence_as_drafted_and_the_reader_gets_english(mak
 
     draft = 'Putin promised "umfassende Hilfe" (comprehensive help) [1].'
     generator = ScriptedGenerator(draft, judge=lambda answer, source: True)
-    answer = make_assistant(generator).ask("What did Putin promise Lukashenko?")
+    answer = make_assistant(generator, checks="+foreign_words").ask("What did Putin promise Lukashenko?")
     assert not answer.refused, answer.answer
     assert generator.answer_judge_calls and all("umfassende Hilfe" in a for _, a, _ in generator.answer_judge_calls)
     assert "umfassende" not in answer.answer and "comprehensive help" in answer.answer, answer.answer
+
+
+def test_foreign_words_is_off_unless_named() -> None:
+    from rag.checks import enabled
+
+    assert "foreign_words" not in [c.name for c in enabled()]
+    assert "foreign_words" in [c.name for c in enabled("+foreign_words")]

@@ -11,9 +11,9 @@ what a check sees and returns:
 - ``present``: (str, Context) -> str, how a kept sentence is worded for the reader, after every
   check has decided on the sentence as drafted.
 
-``RAG_CHECKS=-answer_judge,-fact_kind`` switches checks off; ``rag eval --ablate`` re-assembles
-every answer with each check off in turn, from the same draft, and reports what each one is worth.
-Every call is timed and counted into ``Context.costs`` under the check's name.
+``RAG_CHECKS=-answer_judge,-fact_kind`` switches checks off (``+name`` one that is off by default);
+``rag eval --ablate`` re-assembles every answer with each check off in turn, from the same draft,
+and reports what each one is worth. Every call is timed and counted into ``Context.costs`` under the check's name.
 """
 
 from __future__ import annotations
@@ -74,17 +74,21 @@ class Check:
     stage: str
     run: Callable[..., Any]
     doc: str
+    default: bool = True
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def check(name: str, stage: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn`` as the check ``name`` of ``stage``; its docstring says why it exists."""
+def check(name: str, stage: str, default: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn`` as the check ``name`` of ``stage``; its docstring says why it exists.
+
+    A check with ``default=False`` runs only when ``RAG_CHECKS`` names it ("+name").
+    """
     assert stage in STAGES, stage
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        REGISTRY[name] = Check(name, stage, fn, (fn.__doc__ or "").strip().split("\n\n")[0])
+        REGISTRY[name] = Check(name, stage, fn, (fn.__doc__ or "").strip().split("\n\n")[0], default)
         return fn
 
     return register
@@ -110,7 +114,8 @@ def enabled(spec: str = "", off: frozenset[str] = frozenset()) -> list[Check]:
 
         raise InputError(f"unknown check {unknown[0]!r} in RAG_CHECKS; known: {', '.join(REGISTRY)}")
     dropped = {n[1:] for n in names if n.startswith("-")} | set(off)
-    return [c for c in REGISTRY.values() if c.name not in dropped]
+    added = {n[1:] for n in names if n.startswith("+")}
+    return [c for c in REGISTRY.values() if c.name not in dropped and (c.default or c.name in added)]
 
 
 def load() -> None:
