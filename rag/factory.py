@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
+from rag.backend import IndexStore
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError
 from rag.generate import Generator, LlamaGenerator
@@ -60,8 +61,15 @@ def build_generator(settings: Settings) -> Generator:
     return LlamaGenerator(resolve_llm(settings), settings.threads, settings.n_ctx)
 
 
-def build_store(settings: Settings) -> Store:
-    return Store(settings.index_path)
+def build_store(settings: Settings) -> IndexStore:
+    """The embedded store under ``index_path``, or PostgreSQL when ``store_url`` names a database."""
+    if not settings.store_url:
+        return Store(settings.index_path)
+    if not settings.store_url.startswith(("postgresql://", "postgres://")):
+        raise InputError(f"store_url must start with postgresql:// (RAG_STORE_URL), not {settings.store_url[:20]!r}")
+    from rag.pgstore import PgStore
+
+    return PgStore(settings.store_url)
 
 
 def build_retriever(settings: Settings, embedder: Embedder | None = None) -> Retriever:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from rag.answer_kind import Preference, preferred
 from rag.answer_text import DraftSentence, render, split_answer
@@ -268,7 +268,7 @@ class GroundedAnswerer:
         return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
 
 
-def closest(refusal: Answer, evidence: Sequence[Evidence], documents: dict[str, Document], lang: str,
+def closest(refusal: Answer, evidence: Sequence[Evidence], documents: Mapping[str, Document], lang: str,
             count: int = 2) -> Answer:
     """The refusal, followed by the best sentences of the ``count`` closest passages, cited and marked.
 
@@ -294,7 +294,7 @@ def _unchecked(drafts: Sequence[DraftSentence], evidence: Sequence[Evidence]) ->
     return out
 
 
-def _cite(kept: Sequence[Grounding], documents: dict[str, Document]) -> tuple[list[AnswerSentence], list[Citation]]:
+def _cite(kept: Sequence[Grounding], documents: Mapping[str, Document]) -> tuple[list[AnswerSentence], list[Citation]]:
     """Number the quotes 1.. in the order the answer uses them; one citation per distinct quote."""
     numbers_of: dict[tuple[int, int], int] = {}
     citations: list[Citation] = []

@@ -1,19 +1,19 @@
 """Turn folders of articles into an index, incrementally.
 
-A document whose content hash and chunk settings are unchanged keeps its
-passages and vectors; only new or changed files are embedded, and files that
-disappeared from an ingested folder are dropped.
+A document whose content hash and chunk settings are unchanged stays where it is in the index;
+only new or changed files are chunked, embedded and written (as one new segment, see
+``rag.store``), and files that disappeared from an ingested folder are dropped. A change of
+chunker, chunk size or embedder rewrites everything.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import mmap
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,19 +21,19 @@ from typing import Any
 import numpy as np
 
 from embeddings.embedder import Embedder
-from embeddings.index import FaissIndex
+from rag.backend import IndexSnapshot, IndexStore
 from rag.chunk import CHUNKER_VERSION, chunk_document
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError, RagError, printable, safe_name
 from rag.parse import iter_files, parse_file
-from rag.store import Manifest, Snapshot, Store, library_versions
+from rag.segment import Batch, DocRecord
+from rag.store import Manifest
 from rag.types import Document, Passage
 
 Progress = Callable[[int, int], None]
 Notify = Callable[[str], None]
 
-# Cached vectors are fetched and previous vectors copied in blocks of this many rows,
-# so no temporary ever holds all of them at once.
+# Cached vectors are fetched in blocks of this many texts, so no temporary holds all of them at once.
 _BLOCK = 2048
 EMBED_BATCH = 32
 """Texts per call of the embedder; its vectors go straight to their rows, then the batch is dropped."""
@@ -90,7 +90,7 @@ class Ingestor:
     distinct texts embedded (cached ones count as done from the start).
     """
 
-    def __init__(self, store: Store, embedder: Embedder, chunk_chars: int = 500,
+    def __init__(self, store: IndexStore, embedder: Embedder, chunk_chars: int = 500,
                  progress: Progress | None = None, cache: EmbeddingCache | None = None,
                  notify: Notify | None = None, read_progress: Progress | None = None,
                  chunk_progress: Progress | None = None) -> None:
@@ -103,21 +103,26 @@ class Ingestor:
         self.read_progress = read_progress
         self.chunk_progress = chunk_progress
 
-    def _same_chunks(self, previous: Snapshot | None) -> bool:
+    def _same_chunks(self, previous: IndexSnapshot | None) -> bool:
         """Old passages are reusable only if the same chunker with the same size made them, and the same embedder."""
         return (previous is not None and previous.manifest.chunk_chars == self.chunk_chars
                 and previous.manifest.chunker == CHUNKER_VERSION
                 and previous.manifest.embedder == self.embedder.model_id)
 
-    def _previous(self, rebuild: bool, reembed: bool = False) -> Snapshot | None:
-        """The index to update; one built by another embedder is refused unless ``reembed`` asks to
-        keep its articles and embed them all again. Called with the writer lock held."""
+    def _previous(self, rebuild: bool, reembed: bool = False) -> tuple[IndexSnapshot | None, Mapping[str, Document]]:
+        """The index to update and its articles. One built by another embedder is refused unless
+        ``reembed`` asks to keep its articles and embed them all again; with ``reembed``, an index
+        of the format before segments gives its articles to be written anew (no index to update
+        then). Called with the writer lock held."""
         if rebuild or not self.store.exists():
-            return None
+            return None, {}
+        legacy = self.store.legacy_documents() if reembed else None
+        if legacy is not None:
+            return None, legacy
         snap = self.store.load()
         if not reembed:
             self.store.check_embedder(snap.manifest, self.embedder.model_id)
-        return snap
+        return snap, snap.documents
 
     def _say(self, line: str) -> None:
         if self.notify is not None:
@@ -129,15 +134,13 @@ class Ingestor:
         report = IngestReport()
         with self.store.writer():
             self.store.tidy()
-            previous = self._previous(rebuild=False)
-            old = previous.documents if previous else {}
+            previous, indexed = self._previous(rebuild=False)
+            old = _records(indexed)
             same_chunks = self._same_chunks(previous)
             report.removed = [d for d in old if d not in {x.doc_id for x in docs}]
             for doc in docs:
                 _sort_into(report, doc, old.get(doc.doc_id), same_chunks)
-            prior, previous = _Prior.of(previous), None  # _build lets go of its parts once copied
-            snapshot = self._build({d.doc_id: d for d in docs}, set(report.unchanged), prior, report)
-            return self._write(snapshot, report, started, force=not same_chunks)
+            return self._write({d.doc_id: d for d in docs}, {}, previous, same_chunks, report, started)
 
     def ingest(self, paths: list[Path], rebuild: bool = False, remove: list[str] | None = None,
                reembed: bool = False) -> IngestReport:
@@ -155,9 +158,9 @@ class Ingestor:
             self._say(f"skipped {safe_name(path)}: {printable(why)}")
         with self.store.writer():  # also checks that the index folder can be written, before any work
             self.store.tidy()
-            previous = self._previous(rebuild, reembed)
+            previous, indexed = self._previous(rebuild, reembed)
             parsed = self._parse(files, report)
-            old_docs = previous.documents if previous else {}
+            old_docs = _records(indexed)
             same_chunks = self._same_chunks(previous)
             roots = [r for r in map(_resolve, paths) if r is not None]
             failed_paths = {_resolve(p) for p, _ in report.failed}
@@ -166,12 +169,8 @@ class Ingestor:
                 self._say(printable(line))
             for doc_id, doc in new_docs.items():
                 _sort_into(report, doc, old_docs.get(doc_id), same_chunks)
-                keep[doc_id] = doc
-            reuse = set(report.unchanged) | (set(keep) - set(new_docs) if same_chunks else set())
-            fresh = previous is None
-            prior, previous = _Prior.of(previous), None  # _build lets go of its parts once copied
-            snapshot = self._build(keep, reuse, prior, report)
-            return self._write(snapshot, report, started, force=fresh or not same_chunks)
+            return self._write(new_docs, {d: indexed[d] for d in keep} if not same_chunks else {}, previous,
+                               same_chunks, report, started)
 
     def _parse(self, files: list[Path], report: IngestReport) -> list[tuple[Path, Document]]:
         """Each readable article with its resolved path; the others go to ``report.failed``."""
@@ -202,111 +201,70 @@ class Ingestor:
             self.read_progress(total, total)
         return out
 
-    def _write(self, snapshot: Snapshot, report: IngestReport, started: float, force: bool) -> IngestReport:
-        """Write a new generation only when something changed (or ``force``)."""
-        if force or report.added or report.updated or report.removed:
-            self.store.write(snapshot)
+    def _write(self, new_docs: dict[str, Document], kept: dict[str, Document], previous: IndexSnapshot | None,
+               same_chunks: bool, report: IngestReport, started: float) -> IngestReport:
+        """Write what changed as a new generation: the added and updated articles as a segment, the
+        removed and updated ones struck from theirs. Without an index to update, or when its chunks
+        or vectors cannot be reused, everything (``new_docs`` and the indexed ``kept``) is written anew."""
+        header = Manifest(embedder=self.embedder.model_id, dimension=self.embedder.dimension,
+                          chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION, documents=0, passages=0,
+                          sentences=0, created=0.0, versions={})
+        if previous is None or not same_chunks:
+            self.store.commit(header, self._batch({**kept, **new_docs}, report), replace_all=True)
+        elif report.added or report.updated or report.removed:
+            changed = {d: new_docs[d] for d in (*report.added, *report.updated)}
+            self.store.commit(header, self._batch(changed, report), remove=report.removed)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _build(self, docs: dict[str, Document], reuse: set[str], prior: _Prior | None,
-               report: IngestReport) -> Snapshot:
-        """The new snapshot, built so that every vector is held about once.
+    def _batch(self, docs: dict[str, Document], report: IngestReport) -> Batch:
+        """``docs`` chunked and embedded, every vector held once until the store writes the segment.
 
-        Passages first: reused vectors are copied from the previous generation (whose index is
-        then freed), new ones embedded batch by batch straight into their rows of a preallocated
-        float32 matrix, which FAISS copies once and which is then dropped. Sentences next, into the
-        matrix that is written to disk: reused rows copied from the previous generation (its
-        memory-mapped pages released as they are copied), a sentence whose text is also a new
-        passage takes that passage's vector from the new index, the others are embedded.
+        Vectors go straight into two preallocated float16 matrices (the store keeps float16
+        anyway, so together they are the bytes of one float32 copy of all vectors), each as its
+        embedding batch returns. Passages first; then the sentences, of which one whose text is
+        also a passage takes that passage's row instead of being embedded again.
         """
-        passages: list[Passage] = []
-        sentence_ids: list[tuple[int, ...]] = []
-        copy_p: list[int] = []  # new passage id -> old passage id, for reused documents
-        copy_p_old: list[int] = []
-        copy_s: list[int] = []
-        copy_s_old: list[int] = []
-        new_p: list[int] = []
-        new_s: list[int] = []
-        old_by_doc: dict[str, list[Passage]] = {}
-        if prior is not None and reuse:
-            for p in prior.passages:
-                if p.doc_id in reuse:
-                    old_by_doc.setdefault(p.doc_id, []).append(p)
-        chunk_total = sum(len(d.text) for i, d in docs.items() if prior is None or i not in reuse)
-        chunked = 0
-        if self.chunk_progress and chunk_total:
-            self.chunk_progress(0, chunk_total)
-        n_s = 0
-        for doc_id in sorted(docs):
-            doc = docs[doc_id]
-            if prior is not None and doc_id in reuse:
-                for p in old_by_doc.get(doc_id, []):
-                    copy_p.append(len(passages))
-                    copy_p_old.append(p.passage_id)
-                    old_sids = prior.sentence_ids[p.passage_id]
-                    copy_s.extend(range(n_s, n_s + len(old_sids)))
-                    copy_s_old.extend(old_sids)
-                    _append(passages, sentence_ids, p, n_s)
-                    n_s += len(p.sentences)
-            else:
-                for p in chunk_document(doc, self.chunk_chars, progress=self._chunk_tick(chunked, chunk_total)):
-                    new_p.append(len(passages))
-                    new_s.extend(range(n_s, n_s + len(p.sentences)))
-                    _append(passages, sentence_ids, p, n_s)
-                    n_s += len(p.sentences)
-                chunked += len(doc.text)
-        del old_by_doc
-        if prior is not None:
-            prior.passages, prior.sentence_ids = [], []
-        dim = self.embedder.dimension
+        ordered = [docs[d] for d in sorted(docs)]
+        chunks = self._chunk(ordered)
+        passages = [p for ps in chunks for p in ps]
         n_p = len(passages)
         p_texts: dict[str, list[int]] = {}  # text -> its rows
-        for row in new_p:
-            p_texts.setdefault(passages[row].text, []).append(row)
+        for row, p in enumerate(passages):
+            p_texts.setdefault(p.text, []).append(row)
         s_texts: dict[str, list[int]] = {}
-        flat_sents = [s for p in passages for s in p.sentences] if new_s else []
-        for row in new_s:
-            s_texts.setdefault(flat_sents[row].text, []).append(row)
-        del flat_sents
-        from_index = [(p_texts[t][0], rows) for t, rows in s_texts.items() if t in p_texts]
-        for t in [t for t in s_texts if t in p_texts]:
-            del s_texts[t]
+        n_s = 0
+        for p in passages:
+            for sent in p.sentences:
+                s_texts.setdefault(sent.text, []).append(n_s)
+                n_s += 1
+        from_passages = [(p_texts[t][0], rows) for t, rows in s_texts.items() if t in p_texts]
+        for t in p_texts:
+            s_texts.pop(t, None)
         meter = _Meter(self.progress, len(p_texts) + len(s_texts))
-
-        p_mat = np.empty((n_p, dim), np.float32)
-        if prior is not None and prior.index is not None:
-            for a in range(0, len(copy_p), _BLOCK):
-                old_ids = np.asarray(copy_p_old[a:a + _BLOCK], dtype=np.int64)
-                p_mat[copy_p[a:a + _BLOCK]] = prior.index.vectors(old_ids)
-            prior.index = None  # the previous index is freed here, before the new one is built
+        dim = self.embedder.dimension
+        p_mat = np.empty((n_p, dim), np.float16)
         self._embed_into(p_texts, p_mat, report, meter)
         del p_texts
-        index = FaissIndex.for_size(n_p, dim)
-        if passages:
-            index.add(np.arange(n_p, dtype=np.int64), p_mat)
-        del p_mat
-
-        s_mat = np.empty((n_s, dim), np.float32)
-        if prior is not None and prior.sentences is not None:
-            for a in range(0, len(copy_s), _BLOCK):
-                old_rows = copy_s_old[a:a + _BLOCK]
-                s_mat[copy_s[a:a + _BLOCK]] = prior.sentences[old_rows]
-                _release_pages(prior.sentences, min(old_rows), max(old_rows) + 1)
-            prior.sentences = None
-        for a in range(0, len(from_index), _BLOCK):
-            block = from_index[a:a + _BLOCK]
-            vectors = index.vectors(np.asarray([p_row for p_row, _ in block], dtype=np.int64))
-            for (_, rows), vector in zip(block, vectors, strict=True):
-                s_mat[rows] = vector
+        s_mat = np.empty((n_s, dim), np.float16)
+        for p_row, rows in from_passages:
+            s_mat[rows] = p_mat[p_row]
         self._embed_into(s_texts, s_mat, report, meter)
-        report.passages_embedded = len(new_p)
-        report.sentences_embedded = len(new_s)
-        manifest = Manifest(
-            embedder=self.embedder.model_id, dimension=dim, chunk_chars=self.chunk_chars, chunker=CHUNKER_VERSION,
-            documents=len(docs), passages=n_p, sentences=n_s, created=time.time(), versions=library_versions(),
-        )
-        return Snapshot(manifest, dict(docs), passages, sentence_ids, index, s_mat)
+        report.passages_embedded = n_p
+        report.sentences_embedded = n_s
+        return Batch(tuple(ordered), chunks, p_mat, s_mat)
+
+    def _chunk(self, ordered: list[Document]) -> tuple[tuple[Passage, ...], ...]:
+        """Each document's passages, reporting ``chunk_progress`` in characters as they are split."""
+        total = sum(len(d.text) for d in ordered)
+        if self.chunk_progress and total:
+            self.chunk_progress(0, total)
+        out = []
+        chunked = 0
+        for doc in ordered:
+            out.append(tuple(chunk_document(doc, self.chunk_chars, progress=self._chunk_tick(chunked, total))))
+            chunked += len(doc.text)
+        return tuple(out)
 
     def _chunk_tick(self, before: int, total: int) -> Callable[[int], None] | None:
         """``chunk_document``'s progress callback for one document, counted after ``before`` characters."""
@@ -352,21 +310,6 @@ class Ingestor:
             meter.add(len(chunk))
 
 
-class _Prior:
-    """What ``_build`` copies from the previous generation. The caller hands over its only
-    reference, so each part is freed once copied: the old index is never held beside the new one."""
-
-    def __init__(self, snap: Snapshot) -> None:
-        self.passages: list[Passage] = snap.passages
-        self.sentence_ids: list[tuple[int, ...]] = snap.sentence_ids
-        self.index: FaissIndex | None = snap.passage_index
-        self.sentences: np.ndarray | None = snap.sentence_vectors
-
-    @classmethod
-    def of(cls, snap: Snapshot | None) -> _Prior | None:
-        return None if snap is None else cls(snap)
-
-
 class _Meter:
     """Counts distinct texts done across the passage and the sentence pass, for one progress bar."""
 
@@ -381,39 +324,24 @@ class _Meter:
             self.progress(self.done, self.total)
 
 
-def _release_pages(array: np.ndarray, start: int, stop: int) -> None:
-    """Rows ``start:stop`` of a read-only, memory-mapped ``array`` are not needed again: their pages
-    leave this process's resident memory (they stay in the page cache, so reading them again is
-    correct, only slower). Does nothing for an array in ordinary memory."""
-    mapped = array.base
-    while mapped is not None and not isinstance(mapped, mmap.mmap):
-        mapped = getattr(mapped, "base", None)
-    if (mapped is None or array.flags.writeable or not array.flags.c_contiguous or stop <= start
-            or not hasattr(mmap, "MADV_DONTNEED")):
-        return
-    try:
-        origin = np.frombuffer(mapped, dtype=np.uint8).ctypes.data
-        row = array.strides[0]
-        first = array.ctypes.data - origin + start * row
-        last = array.ctypes.data - origin + stop * row
-        page = mmap.PAGESIZE
-        lo, hi = first // page * page, min(len(mapped), -(-last // page) * page)
-        if hi > lo:
-            mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
-    except (OSError, ValueError, BufferError):
-        pass
+def _records(documents: Mapping[str, Document]) -> dict[str, DocRecord]:
+    """Id, path and content hash of indexed articles; a stored index gives them without reading texts."""
+    records = getattr(documents, "records", None)
+    if callable(records):
+        return records()
+    return {d: DocRecord(d, doc.path, doc.content_hash) for d, doc in documents.items()}
 
 
-def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Document], roots: list[Path],
+def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: Mapping[str, DocRecord], roots: list[Path],
                 failed_paths: set[Path | None], remove: set[str],
-                report: IngestReport) -> tuple[dict[str, Document], dict[str, Document]]:
+                report: IngestReport) -> tuple[dict[str, Document], set[str]]:
     """Give every parsed file a stable, unique id; decide which indexed documents stay.
 
     A file already indexed keeps its id (matched by resolved path, or, when the indexed file no
     longer exists, by its name: the same article moved). Any other file gets its stem, or, when
     that id is taken by another file, its stem plus a short hash of its path (``dup-3f2a``),
     reported in ``report.collisions``. Returns the parsed documents by id and the indexed
-    documents kept as they are; ``report.removed`` gets those dropped.
+    documents kept as they are (their ids); ``report.removed`` gets those dropped.
     """
     by_path: dict[Path, str] = {}
     for doc_id, d in old_docs.items():
@@ -430,7 +358,7 @@ def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Documen
                 and Path(old.path).name == resolved.name and not _exists(old.path)):
             claimed[i] = doc.doc_id
     claimed_ids = set(claimed.values())
-    keep: dict[str, Document] = {}
+    keep: set[str] = set()
     for doc_id, old in old_docs.items():
         if doc_id in remove:
             report.removed.append(doc_id)
@@ -439,7 +367,7 @@ def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: dict[str, Documen
         elif old.path and _under(old.path, roots) and _resolve(old.path) not in failed_paths:
             report.removed.append(doc_id)
         else:
-            keep[doc_id] = old
+            keep.add(doc_id)
     taken = set(keep) | claimed_ids
     owner: dict[str, str] = {}  # id -> path of the file that holds it, for collision messages
     owner.update({doc_id: old_docs[doc_id].path for doc_id in keep})
@@ -508,7 +436,7 @@ def _exists(path: str) -> bool:
         return False
 
 
-def _sort_into(report: IngestReport, doc: Document, prior: Document | None, same_chunks: bool) -> None:
+def _sort_into(report: IngestReport, doc: Document, prior: DocRecord | None, same_chunks: bool) -> None:
     """Record a parsed document as added, unchanged (same content, same chunker) or updated."""
     if prior is None:
         report.added.append(doc.doc_id)
@@ -516,12 +444,6 @@ def _sort_into(report: IngestReport, doc: Document, prior: Document | None, same
         report.unchanged.append(doc.doc_id)
     else:
         report.updated.append(doc.doc_id)
-
-
-def _append(passages: list[Passage], sentence_ids: list[tuple[int, ...]], p: Passage, first_sid: int) -> None:
-    pid = len(passages)
-    passages.append(Passage(pid, p.doc_id, p.ordinal, p.text, p.start, p.end, p.sentences))
-    sentence_ids.append(tuple(range(first_sid, first_sid + len(p.sentences))))
 
 
 def _under(path: Path | str, roots: list[Path]) -> bool:

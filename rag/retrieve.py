@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25) fused by reciprocal rank.
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25, ``rag.lexical``) fused by reciprocal rank.
 
 Dense search carries meaning across languages; BM25 over normalised tokens
 catches the names and numbers that embeddings blur. Within the best passages
@@ -8,8 +8,7 @@ from a few relevant sentences, most relevant first.
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from rag.answer_kind import Preference
-from rag.store import Snapshot
+from rag.backend import IndexSnapshot
 from rag.textnorm import tokens
 from rag.types import Evidence, Hit, Passage, Sentence
 
@@ -41,35 +40,6 @@ def top_indices(scores: np.ndarray, n: int) -> np.ndarray:
     return idx[np.argsort(neg[idx], kind="stable")][:n]
 
 
-class BM25:
-    """Okapi BM25 over pre-tokenised texts, with an inverted index for speed."""
-
-    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
-        self.k1, self.b = k1, b
-        self.n = len(docs)
-        self.lengths = np.array([len(d) for d in docs], dtype=np.float32)
-        self.avg = float(self.lengths.mean()) if self.n else 0.0
-        postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for i, doc in enumerate(docs):
-            for term, tf in Counter(doc).items():
-                postings[term].append((i, tf))
-        self.postings = {
-            t: (np.array([i for i, _ in p], dtype=np.int64), np.array([tf for _, tf in p], dtype=np.float32))
-            for t, p in postings.items()
-        }
-
-    def scores(self, query: Sequence[str]) -> np.ndarray:
-        out = np.zeros(self.n, dtype=np.float32)
-        for term in set(query):
-            if term not in self.postings:
-                continue
-            ids, tf = self.postings[term]
-            idf = math.log(1 + (self.n - len(ids) + 0.5) / (len(ids) + 0.5))
-            norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[ids] / (self.avg or 1.0))
-            out[ids] += idf * tf * (self.k1 + 1) / norm
-        return out
-
-
 @dataclass(frozen=True)
 class Retrieval:
     hits: tuple[Hit, ...]
@@ -91,22 +61,21 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[flo
 class Retriever:
     """Searches one index snapshot; the embedder is passed in, never created here."""
 
-    def __init__(self, snapshot: Snapshot, embedder: Embedder, candidates: int = 50,
+    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, candidates: int = 50,
                  lexical_scale: float = 0.5, sentence_scan_max: int = SENTENCE_SCAN_MAX) -> None:
         self.snapshot = snapshot
         self.sentence_scan_max = sentence_scan_max
         self.embedder = embedder
         self.candidates = candidates
         self.lexical_scale = lexical_scale
-        self.sentence_passage = [pid for pid, sids in enumerate(snapshot.sentence_ids) for _ in sids]
-        self.bm25 = BM25([tokens(p.text + " " + snapshot.documents[p.doc_id].title) for p in snapshot.passages])
+        self.sentence_passage = snapshot.sentence_ids.owners()
 
     def dense_ranking(self, qvec: np.ndarray, n: int) -> tuple[list[int], np.ndarray]:
         scores, ids = self.snapshot.passage_index.search(qvec[None, :], n)
         return [int(i) for i in ids[0] if i >= 0], scores[0]
 
     def lexical_ranking(self, query: str, n: int) -> list[int]:
-        scores = self.bm25.scores(tokens(query))
+        scores = self.snapshot.lexical.scores(tokens(query))
         order = top_indices(scores, n)
         return [int(i) for i in order if scores[i] > 0]
 
@@ -117,7 +86,7 @@ class Retriever:
         only its names and numbers, and then BM25 should merely break ties.
         """
         terms = set(tokens(query))
-        known = sum(t in self.bm25.postings for t in terms)
+        known = sum(self.snapshot.lexical.known(t) for t in terms)
         return self.lexical_scale * known / (len(terms) or 1)
 
     def sentence_ranking(self, qvec: np.ndarray, candidates: Sequence[int] = ()) -> tuple[list[int], np.ndarray]:
@@ -141,7 +110,7 @@ class Retriever:
             order = sids[top_indices(sims[sids], self.candidates * 4)]
         seen: dict[int, None] = {}
         for sid in order:
-            seen.setdefault(self.sentence_passage[int(sid)], None)
+            seen.setdefault(int(self.sentence_passage[int(sid)]), None)
         return list(seen)[: self.candidates], sims
 
     def search(self, query: str, top_k: int = 6, mode: str = "hybrid",
@@ -213,7 +182,7 @@ class Retriever:
         """Sentences of the preferred kind among the closest ``4 x candidates``, outside the ``taken`` passages."""
         out = []
         for sid in top_indices(sims, self.candidates * 4):
-            pid = self.sentence_passage[int(sid)]
+            pid = int(self.sentence_passage[int(sid)])
             if pid in taken or sims[sid] < 0:
                 continue
             passage = self.snapshot.passages[pid]

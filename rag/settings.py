@@ -54,6 +54,8 @@ class Settings:
     """The chat app's login: ``user:password`` or a token; required when it listens beyond loopback."""
     ui_timeout_s: float = 120.0
     """The chat app and ``rag serve`` stop an answer (and free the model) after this many seconds."""
+    store_url: str = field(default="", repr=False)
+    """``postgresql://…``: keep the index in PostgreSQL with pgvector (``rag.pgstore``) instead of ``index_dir``."""
     llm_url: str = ""
     """An OpenAI-compatible server to generate with (``http://host:8080/v1``); empty: the local GGUF."""
     llm_model: str = ""

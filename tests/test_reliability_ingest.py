@@ -283,7 +283,7 @@ def test_os_error_is_one_line(home: Path, seeds_dir: Path, fake_embedder: FakeEm
     def full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device", "/x/sentences.npy")
 
-    monkeypatch.setattr(np, "save", full)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", full)
     assert main(["ingest", str(seeds_dir)]) == 2
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "error: No space left on device: /x/sentences.npy"
@@ -339,23 +339,24 @@ def _random_docs(n: int, seed: int = 8) -> list:
     return docs
 
 
-def test_a_first_ingest_holds_little_beyond_the_snapshot_it_writes(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """While building, traced memory rises less than 15% of the vector bytes above what the finished
-    snapshot holds (its sentence matrix, passages and texts): the passage matrix is freed before
-    the sentence matrix is allocated. It was 33% (both matrices at once). FAISS's copy is C++
-    memory and not traced; FAISS is imported before tracing starts."""
+def test_a_first_ingest_holds_little_beyond_the_batch_it_writes(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """While building, traced memory rises less than 15% of the vector bytes above what is held when
+    the store is handed the new segment (its float16 passage and sentence matrices, passages and
+    texts), and what is held then carries each vector once, in float16. It was 33% when a float32
+    passage and sentence matrix were both held. FAISS's copy, made while the segment is written, is
+    C++ memory and not traced; FAISS is imported before tracing starts."""
     from embeddings.index import FaissIndex
 
     FaissIndex(8)
     seen: dict[str, int] = {}
-    real_write = Store.write
+    real_commit = Store.commit
 
-    def write(self: Store, snapshot: Any) -> Any:
+    def commit(self: Store, *args: Any, **kwargs: Any) -> Any:
         seen["held"], seen["peak"] = tracemalloc.get_traced_memory()
-        return real_write(self, snapshot)
+        return real_commit(self, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "write", write)
+    monkeypatch.setattr(Store, "commit", commit)
     docs = _random_docs(60)
     ing = Ingestor(Store(tmp_path / "index"), FakeEmbedder(dimension=768))
     tracemalloc.start()
@@ -364,108 +365,131 @@ def test_a_first_ingest_holds_little_beyond_the_snapshot_it_writes(tmp_path: Pat
     finally:
         tracemalloc.stop()
     vector_bytes = (report.passages_embedded + report.sentences_embedded) * 768 * 4
-    assert vector_bytes > 4_000_000 and seen["held"] > report.sentences_embedded * 768 * 4
+    half = vector_bytes // 2  # every vector once, in float16
+    assert vector_bytes > 4_000_000 and half < seen["held"] < 1.25 * half, seen
     extra = seen["peak"] - seen["held"]
-    assert extra < 0.15 * vector_bytes, f"{extra / 1e6:.2f} MB above the snapshot for {vector_bytes / 1e6:.1f} MB"
+    assert extra < 0.15 * vector_bytes, f"{extra / 1e6:.2f} MB above the batch for {vector_bytes / 1e6:.1f} MB"
 
 
-class _Watch:
-    """Records, at each embedder call and FAISS add, which big arrays are still alive."""
-
-    def __init__(self) -> None:
-        self.events: list[tuple[str, int, bool]] = []
-        self.matrix: Any = None
-
-    def alive(self) -> bool:
-        return self.matrix is not None and self.matrix() is not None
-
-
-def test_vectors_stream_in_batches_into_faiss_once_then_the_sentence_matrix(
+def test_passages_are_embedded_in_batches_before_sentences_and_faiss_gets_each_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import weakref
-
+    """Passage texts first, then the sentences that are not also a passage (those take the passage's
+    vector), each in batches of at most ``EMBED_BATCH``; FAISS gets every passage vector once, in
+    one add, when the store writes the segment after the last batch."""
     from embeddings.index import FaissIndex
     from rag.ingest import EMBED_BATCH
 
-    watch = _Watch()
+    events: list[tuple[str, int]] = []
+    embedded: list[str] = []
     real_add = FaissIndex.add
 
     def add(self: FaissIndex, ids: np.ndarray, vectors: np.ndarray) -> None:
-        watch.events.append(("add", len(ids), False))
-        watch.matrix = weakref.ref(vectors)
+        events.append(("add", len(ids)))
         real_add(self, ids, vectors)
 
     class Embedder(FakeEmbedder):
         def embed_documents(self, texts: Any) -> np.ndarray:
-            watch.events.append(("embed", len(texts), watch.alive()))
+            events.append(("embed", len(texts)))
+            embedded.extend(texts)
             return super().embed_documents(texts)
 
     monkeypatch.setattr(FaissIndex, "add", add)
     docs = _random_docs(40)
+    docs.append(parse_text("kurz", "Titel kurz\n\nEin Satz allein.\n\nNoch ein Satz allein.", path="/x/kurz.txt"))
     embedder = Embedder(dimension=96)
     report = Ingestor(Store(tmp_path / "index"), embedder).ingest_documents(docs)
     snap = Store(tmp_path / "index").load()
-    adds = [e for e in watch.events if e[0] == "add"]
-    assert adds == [("add", len(snap.passages), False)], "FAISS gets all passage vectors in one add, once"
-    at = watch.events.index(adds[0])
-    before, after = watch.events[:at], watch.events[at + 1:]
+    assert events[-1] == ("add", len(snap.passages)), "FAISS gets all passage vectors in one add, once, last"
+    assert [e for e in events if e[0] == "add"] == [events[-1]]
     passages = {p.text for p in snap.passages}
-    assert sum(n for _, n, _ in before) == len(passages), "every passage text is embedded before the add"
-    assert after and not any(alive for _, _, alive in after), "the passage matrix is freed before sentences"
-    assert all(0 < n <= EMBED_BATCH for kind, n, _ in watch.events if kind == "embed")
+    sentences = {s.text for p in snap.passages for s in p.sentences}
+    assert set(embedded[:len(passages)]) == passages, "every passage text is embedded before any sentence"
+    assert sorted(embedded[len(passages):]) == sorted(sentences - passages), "a sentence that is a passage is not"
+    assert "Ein Satz allein." in passages & sentences
+    assert all(0 < n <= EMBED_BATCH for kind, n in events if kind == "embed")
     assert report.sentences_embedded == len(snap.sentence_vectors)
     from test_ingest import assert_vectors_match_texts
 
     assert_vectors_match_texts(snap, embedder)
 
 
-def test_an_update_frees_the_previous_generation_before_building_the_next(
+def test_an_update_neither_copies_nor_reads_the_previous_generation(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Adding one article to a big index must not hold the old and the new index at once: the old
-    FAISS index is gone before the new one is filled, the old sentence vectors before writing."""
-    import weakref
-
+    """Adding one article to a big index must not hold the old and the new index at once. With
+    segments the old index is not rebuilt at all: FAISS gets the new article's passages only, no
+    old vector is read, and the old segment is part of the next generation as it was."""
     from embeddings.index import FaissIndex
+    from rag.snapshot import SegmentedIndex, SentenceVectors
 
     store = Store(tmp_path / "index")
     docs = _random_docs(30)
     embedder = FakeEmbedder(dimension=64)
     Ingestor(store, embedder).ingest_documents(docs)
-    old: dict[str, Any] = {}
-    real_load, real_add, real_write = Store.load, FaissIndex.add, Store.write
-
-    def load(self: Store) -> Any:
-        snap = real_load(self)
-        old.update(snapshot=weakref.ref(snap), index=weakref.ref(snap.passage_index),
-                   sentences=weakref.ref(snap.sentence_vectors))
-        return snap
-
-    seen: dict[str, bool] = {}
+    old_segments = {seg.ref.name for seg in store.load().segments}
+    added: list[int] = []
+    read: list[str] = []
+    real_add = FaissIndex.add
 
     def add(self: FaissIndex, ids: np.ndarray, vectors: np.ndarray) -> None:
-        seen["old index alive at add"] = old["index"]() is not None
+        added.append(len(ids))
         real_add(self, ids, vectors)
 
-    def write(self: Store, snapshot: Any) -> Any:
-        seen["old snapshot alive at write"] = old["snapshot"]() is not None
-        seen["old sentences alive at write"] = old["sentences"]() is not None
-        return real_write(self, snapshot)
+    def reads(name: str) -> Any:
+        def record(self: Any, ids: np.ndarray) -> np.ndarray:
+            read.append(name)
+            raise AssertionError(f"an update read old {name}")
 
-    monkeypatch.setattr(Store, "load", load)
+        return record
+
     monkeypatch.setattr(FaissIndex, "add", add)
-    monkeypatch.setattr(Store, "write", write)
+    monkeypatch.setattr(SegmentedIndex, "vectors", reads("passage vectors"))
+    monkeypatch.setattr(SentenceVectors, "rows", reads("sentence vectors"))
     new = parse_text("neu", ARTICLE.format(n=7), path="/x/neu.txt")
     report = Ingestor(store, embedder).ingest_documents([*docs, new])
+    monkeypatch.undo()
     assert report.added == ["neu"] and sorted(report.unchanged) == sorted(d.doc_id for d in docs)
-    assert seen == {"old index alive at add": False, "old snapshot alive at write": False,
-                    "old sentences alive at write": False}
+    assert added == [report.passages_embedded] and report.passages_embedded == 1 and not read
+    assert old_segments <= {seg.ref.name for seg in store.load().segments}
+    from test_ingest import assert_vectors_match_texts
+
+    assert_vectors_match_texts(store.load(), embedder)
+
+
+def test_a_merge_releases_the_old_sentence_pages_it_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merge copies old segments' memory-mapped sentence rows into the new segment; the pages it
+    read are let go block by block (``segment.release_pages``), so the merged rows are not resident
+    twice."""
+    from rag import compaction, segment
+
+    store = Store(tmp_path / "index")
+    docs = _random_docs(6)
+    embedder = FakeEmbedder(dimension=64)
+    for n in range(1, 4):
+        Ingestor(store, embedder).ingest_documents(docs[:n])
+    before = store.load()
+    rows = {seg.ref.name: seg.ref.sentences for seg in before.segments}
+    released: list[tuple[int, int, int]] = []
+    real_release = segment.release_pages
+
+    def release(array: np.ndarray, start: int, stop: int) -> None:
+        released.append((len(array), start, stop))
+        real_release(array, start, stop)
+
+    monkeypatch.setattr(compaction, "plan", lambda sizes: [compaction.Group(tuple(range(len(sizes))), True)])
+    monkeypatch.setattr(segment, "release_pages", release)
+    Ingestor(store, embedder).ingest_documents(docs[:4])
+    monkeypatch.undo()
+    after = store.load()
+    assert len(after.segments) == 1
+    merged = [*rows.values(), len(after.sentence_vectors) - sum(rows.values())]  # the three old, the new one
+    assert sorted(released) == sorted((n, 0, n) for n in merged), "each merged segment's rows, once copied"
     from test_ingest import assert_vectors_match_texts
 
     assert_vectors_match_texts(store.load(), embedder)
 
 
 def test_copied_rows_of_a_memory_mapped_matrix_leave_resident_memory(tmp_path: Path) -> None:
-    from rag.ingest import _release_pages
+    from rag.segment import release_pages
 
     smaps = Path("/proc/self/smaps")
     if not smaps.exists():
@@ -483,12 +507,12 @@ def test_copied_rows_of_a_memory_mapped_matrix_leave_resident_memory(tmp_path: P
     vectors = np.asarray(np.load(path, mmap_mode="r"))
     assert float(vectors[:, 0].sum()) == 4096  # every page read
     assert resident_kib() > 7 * 1024
-    _release_pages(vectors, 0, 2048)
+    release_pages(vectors, 0, 2048)
     assert resident_kib() <= 4 * 1024 + 4, "the first half left (a kernel mapping 2 MiB folios may drop more)"
-    _release_pages(vectors, 2048, 4096)
+    release_pages(vectors, 2048, 4096)
     assert resident_kib() < 64
     assert float(vectors[:, 0].sum()) == 4096, "the rows still read back"
-    _release_pages(np.ones((8, 8), np.float32), 0, 8)  # ordinary memory: nothing happens
+    release_pages(np.ones((8, 8), np.float32), 0, 8)  # ordinary memory: nothing happens
 
 
 # ---------------------------------------------------------------- progress while reading and chunking

@@ -5,6 +5,7 @@ must race; everything else runs in-process through ``rag.cli.main``."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import STORED_ATOL
 from fakes import FakeEmbedder
 
 import rag.factory
@@ -26,7 +28,7 @@ from rag.cli import main
 from rag.errors import IndexBusyError, IndexError_
 from rag.ingest import Ingestor
 from rag.parse import parse_file
-from rag.store import CURRENT, LOCK, Store
+from rag.store import CURRENT, LOCK, SEGMENTS, Store
 
 TESTS = Path(__file__).resolve().parent
 DRIVER = TESTS / "reliability_driver.py"
@@ -63,17 +65,21 @@ def assert_vectors_match_texts(index: Path) -> None:
     emb = FakeEmbedder()
     pvecs = snap.passage_index.vectors(np.arange(len(snap.passages), dtype=np.int64))
     for p, vec in zip(snap.passages, pvecs, strict=True):
-        np.testing.assert_allclose(vec, emb.vector(p.text), atol=1e-6)
+        np.testing.assert_allclose(vec, emb.vector(p.text), atol=STORED_ATOL)
     flat = [s for p in snap.passages for s in p.sentences]
     assert len(flat) == len(snap.sentence_vectors)
     for s, vec in zip(flat, snap.sentence_vectors, strict=True):
-        np.testing.assert_allclose(vec, emb.vector(s.text), atol=1e-6)
+        np.testing.assert_allclose(vec, emb.vector(s.text), atol=STORED_ATOL)
 
 
 def leftovers(index: Path) -> list[str]:
-    """Anything in the index folder besides CURRENT, LOCK and the one current generation."""
+    """Anything in the index folder besides CURRENT, LOCK, the one current generation and its segments."""
     current = (index / CURRENT).read_text().strip()
-    return sorted(p.name for p in index.iterdir() if p.name not in (CURRENT, LOCK, current))
+    listed = {s["name"] for s in json.loads((index / current / "manifest.json").read_text())["segments"]}
+    extra = sorted(p.name for p in index.iterdir() if p.name not in (CURRENT, LOCK, SEGMENTS, current))
+    if (index / SEGMENTS).is_dir():
+        extra += sorted(f"{SEGMENTS}/{p.name}" for p in (index / SEGMENTS).iterdir() if p.name not in listed)
+    return extra
 
 
 def driver_env(**extra: str) -> dict[str, str]:
@@ -391,9 +397,17 @@ def test_collection_spares_the_current_generation_and_removes_dead_writers_lefto
     orphan = ingested.root / "gen-99999999999999999999"  # renamed into place, never made current
     orphan.mkdir()
     (ingested.root / "CURRENT.tmp").write_text("gen-99999999999999999999\n")
+    segment = _segment(ingested.root)
+    dead_segment = ingested.root / SEGMENTS / ".tmp-seg-99999-1"  # a writer died while writing it
+    unlisted = ingested.root / SEGMENTS / "seg-99999999999999999999"  # written, never committed
+    for folder in (dead_segment, unlisted):
+        folder.mkdir()
+        (folder / "sentences.npy").write_bytes(b"half")
     ingested.tidy()
-    assert ingested.current_dir() == current and current.is_dir()
+    assert ingested.current_dir() == current and current.is_dir() and segment.is_dir()
     assert not dead_tmp.exists() and not orphan.exists() and not (ingested.root / "CURRENT.tmp").exists()
+    assert not dead_segment.exists() and not unlisted.exists()
+    assert leftovers(ingested.root) == []
 
 
 # ---------------------------------------------------------------- corruption of every file
@@ -429,6 +443,20 @@ FILE_DAMAGE: dict[str, Callable[[Path], None]] = {
 GEN_FILES = ["passages.sqlite", "passages.faiss", "sentences.npy", "manifest.json"]
 
 
+def _gen(root: Path) -> Path:
+    return root / (root / CURRENT).read_text().strip()
+
+
+def _segment(root: Path) -> Path:
+    """The current generation's one segment (the seeds index has one)."""
+    [entry] = json.loads((_gen(root) / "manifest.json").read_text())["segments"]
+    return root / SEGMENTS / entry["name"]
+
+
+def _file(root: Path, name: str) -> Path:
+    return _gen(root) / name if name == "manifest.json" else _segment(root) / name
+
+
 def _pointer(root: Path, content: bytes | None) -> None:
     if content is None:
         (root / CURRENT).unlink()
@@ -437,12 +465,12 @@ def _pointer(root: Path, content: bytes | None) -> None:
 
 
 def _manifest(root: Path, edit: Callable[[str], str]) -> None:
-    path = root / (root / CURRENT).read_text().strip() / "manifest.json"
+    path = _gen(root) / "manifest.json"
     path.write_text(edit(path.read_text()))
 
 
 def _drop_passage(root: Path) -> None:
-    con = sqlite3.connect(root / (root / CURRENT).read_text().strip() / "passages.sqlite")
+    con = sqlite3.connect(_segment(root) / "passages.sqlite")
     con.execute("DELETE FROM passages WHERE passage_id = (SELECT MAX(passage_id) FROM passages)")
     con.commit()
     con.close()
@@ -454,7 +482,7 @@ def _current_is_a_folder(root: Path) -> None:
 
 
 INDEX_DAMAGE: dict[str, Callable[[Path], None]] = {
-    **{f"{name} {what}": (lambda root, name=name, fn=fn: fn(root / (root / CURRENT).read_text().strip() / name))
+    **{f"{name} {what}": (lambda root, name=name, fn=fn: fn(_file(root, name)))
        for name in GEN_FILES for what, fn in FILE_DAMAGE.items()},
     "CURRENT missing": lambda root: _pointer(root, None),
     "CURRENT dangling": lambda root: _pointer(root, b"gen-00000000000000000001\n"),
@@ -467,7 +495,9 @@ INDEX_DAMAGE: dict[str, Callable[[Path], None]] = {
     "manifest wrong type": lambda root: _manifest(root, lambda s: s.replace('"dimension": 64', '"dimension": "64"')),
     "manifest wrong count": lambda root: _manifest(root, lambda s: s.replace('"documents": 5', '"documents": 4')),
     "sqlite row deleted": _drop_passage,
-    "generation folder deleted": lambda root: shutil.rmtree(root / (root / CURRENT).read_text().strip()),
+    "generation folder deleted": lambda root: shutil.rmtree(_gen(root)),
+    "segment folder deleted": lambda root: shutil.rmtree(_segment(root)),
+    "segment entry names another folder": lambda root: _manifest(root, lambda s: s.replace('"seg-', '"seg-0')),
 }
 
 

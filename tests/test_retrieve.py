@@ -1,35 +1,16 @@
-"""BM25, reciprocal-rank fusion and the Retriever over the seeds index (fake embedder)."""
+"""Reciprocal-rank fusion and the Retriever over the seeds index (fake embedder); BM25 is in test_lexical."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from conftest import STORED_ATOL
 from fakes import FakeEmbedder
 
 from rag.answer_kind import Preference
-from rag.retrieve import BM25, Retriever, rrf
+from rag.retrieve import Retriever, rrf
 from rag.store import Snapshot
 from rag.textnorm import tokens
-
-
-def test_bm25_score_by_hand() -> None:
-    bm = BM25([["a", "b"], ["b", "c", "c"]])
-    got = bm.scores(["c"])
-    # idf = ln(1 + (2 - 1 + .5) / (1 + .5)) = ln 2; tf = 2, |d| = 3, avg = 2.5
-    want = math.log(2) * 2 * 2.2 / (2 + 1.2 * (0.25 + 0.75 * 3 / 2.5))
-    assert got[0] == 0.0
-    assert got[1] == pytest.approx(want, rel=1e-5)
-
-
-def test_bm25_rare_terms_weigh_more_and_unknown_terms_score_zero() -> None:
-    bm = BM25([["putin", "minsk"], ["putin", "moskau"], ["putin", "sochi"]])
-    s = bm.scores(["putin", "sochi"])
-    assert int(np.argmax(s)) == 2 and s[0] == s[1] > 0
-    assert not bm.scores(["unbekannt"]).any()
-    assert not bm.scores([]).any()
-    assert BM25([]).scores(["x"]).shape == (0,)
 
 
 def test_rrf_by_hand() -> None:
@@ -138,7 +119,7 @@ def test_retrieve_numbers_evidence_from_the_hits(snapshot: Snapshot, embedder: F
         assert e.sentence in e.passage.sentences
         assert e.sentence_id in snapshot.sentence_ids[e.passage.passage_id]
         np.testing.assert_allclose(snapshot.sentence_vectors[e.sentence_id], embedder.vector(e.sentence.text),
-                                   atol=1e-6)
+                                   atol=STORED_ATOL)
     assert [e.score for e in r.evidence] == sorted((e.score for e in r.evidence), reverse=True)
     assert 0.0 < r.best_similarity <= 1.0 + 1e-6
     assert any("80,1" in e.sentence.text for e in r.evidence)

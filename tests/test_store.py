@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from fakes import FakeEmbedder
 
+from embeddings.index import FaissIndex
 from rag.errors import IndexError_
 from rag.factory import build_retriever
 from rag.ingest import Ingestor
 from rag.settings import Settings
-from rag.store import CURRENT, FORMAT_VERSION, Snapshot, Store
+from rag.store import CURRENT, FORMAT_VERSION, SEGMENTS, Snapshot, Store
 
 
 def all_vectors(snap: Snapshot) -> np.ndarray:
@@ -41,6 +42,8 @@ def test_round_trip(snapshot: Snapshot, tmp_path: Path) -> None:
     assert_same(snapshot, loaded)
     assert len(loaded.documents) == 5 and len(loaded.passages) == snapshot.manifest.passages
     assert loaded.sentence_vectors.dtype == np.float32 and loaded.sentence_vectors.shape[1] == 64
+    stored = np.load(segment_dir(store) / "sentences.npy", mmap_mode="r")
+    assert stored.dtype == np.float16 and isinstance(stored, np.memmap), "kept as float16, mapped, not read"
 
 
 def test_manifest_describes_the_index(snapshot: Snapshot) -> None:
@@ -61,8 +64,9 @@ def test_documents_keep_their_metadata(snapshot: Snapshot) -> None:
 def test_only_one_generation_is_kept(ingested: Store, snapshot: Snapshot) -> None:
     ingested.write(snapshot)
     ingested.write(snapshot)
-    gens = [p.name for p in ingested.root.iterdir() if p.is_dir()]
+    gens = [p.name for p in ingested.root.iterdir() if p.is_dir() and p.name != SEGMENTS]
     assert gens == [ingested.current_dir().name]
+    assert [p.name for p in (ingested.root / SEGMENTS).iterdir()] == [segment_dir(ingested).name]
 
 
 def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
@@ -106,6 +110,13 @@ def test_ingest_refuses_an_index_of_another_embedder(ingested: Store, seeds_dir:
 # ---------------------------------------------------------------- corruption
 
 
+def segment_dir(store: Store) -> Path:
+    """The folder of the current generation's one segment (the seeds index has one)."""
+    names = [s["name"] for s in json.loads((store.current_dir() / "manifest.json").read_text())["segments"]]
+    assert len(names) == 1
+    return store.root / SEGMENTS / names[0]
+
+
 def corrupt_current(store: Store) -> None:
     (store.root / CURRENT).write_text("\x00\x01garbage")
 
@@ -115,29 +126,29 @@ def point_to_missing_generation(store: Store) -> None:
 
 
 def delete_faiss(store: Store) -> None:
-    (store.current_dir() / "passages.faiss").unlink()
+    (segment_dir(store) / "passages.faiss").unlink()
 
 
 def garble_faiss(store: Store) -> None:
-    (store.current_dir() / "passages.faiss").write_bytes(b"not a faiss index" * 10)
+    (segment_dir(store) / "passages.faiss").write_bytes(b"not a faiss index" * 10)
 
 
 def truncate_sqlite(store: Store) -> None:
-    path = store.current_dir() / "passages.sqlite"
+    path = segment_dir(store) / "passages.sqlite"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
 
 
 def empty_sqlite(store: Store) -> None:
-    (store.current_dir() / "passages.sqlite").write_bytes(b"")
+    (segment_dir(store) / "passages.sqlite").write_bytes(b"")
 
 
 def delete_sentences(store: Store) -> None:
-    (store.current_dir() / "sentences.npy").unlink()
+    (segment_dir(store) / "sentences.npy").unlink()
 
 
 def truncate_sentences(store: Store) -> None:
-    path = store.current_dir() / "sentences.npy"
+    path = segment_dir(store) / "sentences.npy"
     path.write_bytes(path.read_bytes()[:200])
 
 
@@ -154,14 +165,14 @@ def manifest_missing_field(store: Store) -> None:
 
 
 def drop_a_passage_row(store: Store) -> None:
-    con = sqlite3.connect(store.current_dir() / "passages.sqlite")
+    con = sqlite3.connect(segment_dir(store) / "passages.sqlite")
     con.execute("DELETE FROM passages WHERE passage_id = (SELECT MAX(passage_id) FROM passages)")
     con.commit()
     con.close()
 
 
 def fewer_sentence_vectors(store: Store) -> None:
-    path = store.current_dir() / "sentences.npy"
+    path = segment_dir(store) / "sentences.npy"
     np.save(path, np.load(path)[:-3])
 
 
@@ -212,15 +223,16 @@ def test_failed_write_keeps_the_previous_generation(ingested: Store, seeds_dir: 
         calls.append(args[0])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(np, "save", broken_save)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", broken_save)
     with pytest.raises(OSError, match="No space"):
         ingested.write(smaller)
     monkeypatch.undo()
-    assert calls, "the write did not reach np.save"
+    assert calls, "the write did not reach the sentence vectors"
     assert ingested.current_dir() == before_gen
     assert_same(before, ingested.load())
     assert leftovers(ingested.root) == []
-    assert [p for p in ingested.root.iterdir() if p.is_dir()] == [before_gen]
+    assert [p for p in ingested.root.iterdir() if p.is_dir() and p.name != SEGMENTS] == [before_gen]
+    assert [p.name for p in (ingested.root / SEGMENTS).iterdir()] == [segment_dir(ingested).name]
 
 
 def test_failed_write_of_the_first_generation_leaves_no_index(tmp_path: Path, snapshot: Snapshot,
@@ -230,7 +242,7 @@ def test_failed_write_of_the_first_generation_leaves_no_index(tmp_path: Path, sn
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("faiss exploded")
 
-    monkeypatch.setattr(type(snapshot.passage_index), "save", broken)
+    monkeypatch.setattr(FaissIndex, "save", broken)
     with pytest.raises(RuntimeError):
         store.write(snapshot)
     assert not store.exists()
@@ -246,7 +258,7 @@ def test_interrupted_ingest_keeps_the_previous_index(ingested: Store, seeds_dir:
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "save", interrupted)
+    monkeypatch.setattr(np.lib.format, "write_array_header_1_0", interrupted)
     with pytest.raises(KeyboardInterrupt):
         Ingestor(ingested, FakeEmbedder()).ingest([seeds_dir])
     monkeypatch.undo()

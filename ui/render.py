@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rag.prompt import REFUSALS
 from rag.types import Answer, Citation, Document, Evidence
@@ -70,7 +70,7 @@ def is_refusal_text(text: str) -> bool:
     return any(r in text for r in REFUSALS.values())
 
 
-def sources_html(evidence: Sequence[Evidence], documents: dict[str, Document]) -> str:
+def sources_html(evidence: Sequence[Evidence], documents: Mapping[str, Document]) -> str:
     """Shown as soon as retrieval finishes: what the answer will be drawn from."""
     if not evidence:
         return "<p>No matching passages.</p>"

@@ -12,12 +12,13 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar, cast
 
 from embeddings.embedder import Embedder
+from rag.backend import IndexStore
 from rag.errors import InputError, ModelMissingError, RagError
 from rag.generate import GenerationStats, Generator, Message, YesNoScorer
 from rag.ingest import Ingestor, IngestReport
@@ -25,7 +26,6 @@ from rag.language import LANGUAGE_NAMES
 from rag.pipeline import Assistant, Event
 from rag.retrieve import Retriever
 from rag.settings import Settings
-from rag.store import Store
 from rag.types import Document, Turn
 
 Progress = Callable[[int, int], None]
@@ -189,8 +189,10 @@ class ChatService:
         return self._guard
 
     @property
-    def store(self) -> Store:
-        return Store(self.settings.index_path)
+    def store(self) -> IndexStore:
+        from rag.factory import build_store
+
+        return build_store(self.settings)
 
     @property
     def library(self) -> Path:
@@ -206,7 +208,7 @@ class ChatService:
         with self.lock:
             return self._get()
 
-    def documents_by_id(self) -> dict[str, Document]:
+    def documents_by_id(self) -> Mapping[str, Document]:
         """The indexed articles (read-only; safe while an answer streams)."""
         if self._assistant is not None:
             return self._assistant.retriever.snapshot.documents
@@ -310,10 +312,7 @@ class ChatService:
         if not self.store.exists():
             return []
         snap = self.store.load()
-        counts: dict[str, int] = {}
-        for p in snap.passages:
-            counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
-        return [DocRow(d.doc_id, d.title, d.date or "", d.source or "", counts.get(d.doc_id, 0))
+        return [DocRow(d.doc_id, d.title, d.date or "", d.source or "", snap.passage_count(d.doc_id))
                 for d in snap.documents.values()]
 
     def add_files(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:

@@ -18,6 +18,7 @@ import numpy as np
 from rag.generate import GenerationStats, Message
 from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM
 from rag.rewrite import REWRITE_SYSTEM
+from rag.translate import SYSTEM as TRANSLATE_SYSTEM
 
 REAL_DIMENSION = 768
 """EmbeddingGemma-300m's vector size: fake vectors take as much memory as real ones."""
@@ -60,7 +61,8 @@ _SENTENCE = re.compile(r"\S.*?[.!?](?=\s|$)", re.S)
 class PacedGenerator:
     """Implements ``Generator``: answers with the first sentence of the prompt's sources, one word
     every ``token_s`` seconds (a 1.5B model on two cores writes about 8-12 tokens a second);
-    judges get "yes" after one token's time, rewrites return the question."""
+    judges get "yes" after one token's time, rewrites return the question, a phrase to translate
+    comes back as it is (so the foreign-words check keeps the sentence)."""
 
     def __init__(self, token_s: float = 0.1, max_words: int = 40) -> None:
         self.token_s = token_s
@@ -85,6 +87,9 @@ class PacedGenerator:
         if system == REWRITE_SYSTEM:
             question = user[0].rsplit("Last question: ", 1)[-1].split("\n", 1)[0]
             yield question
+            return
+        if system == TRANSLATE_SYSTEM:
+            yield user[0]
             return
         words = _first_source_sentence(user[0]).split()[:min(self.max_words, max_tokens)]
         for i, word in enumerate(words):

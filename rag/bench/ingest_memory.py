@@ -6,7 +6,8 @@ sentence made unique by an inserted made-up name, so nothing is deduplicated) in
 without a single line break); ``nobreaks`` (optional) is one line without a sentence boundary,
 the worst case for the chunker. Each is ingested from scratch into a fresh index in its own
 process, and ``update`` adds one seed article to the paragraphs index (an update of a big
-index: the previous generation is read, copied and replaced).
+index: with segments, one small segment and a manifest; the previous generation is neither
+copied nor read).
 
 For every run it reports the process's peak RSS (``ru_maxrss`` of that child, from ``wait4``),
 the wall time, the peak RSS and time of each stage as the progress callbacks announce them

@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 import numpy as np
 
 from embeddings.embedder import Embedder
-from embeddings.index import FaissIndex
 from rag.bench.reference import LlamaSpeed
 from rag.bench.stats import Summary, summarize
 from rag.bench.synthetic import Pool, synthetic_corpus
 from rag.ingest import Ingestor
 from rag.pipeline import Assistant
 from rag.retrieve import Retriever
+from rag.snapshot import PassageIndex, SegmentedIndex
 from rag.store import Store
 from rag.types import Document
 
@@ -98,6 +98,7 @@ def retrieval_at_size(pool: Pool, n: int, queries: Sequence[str], qvecs: np.ndar
     corpus, corpus_s = timed(lambda: synthetic_corpus(pool, n, workdir, seed))
     retriever, retriever_s = timed(lambda: Retriever(corpus.snapshot, embedder))
     index = corpus.snapshot.passage_index
+    assert isinstance(index, SegmentedIndex)
     search_t: list[float] = []
     dense_t: list[float] = []
     lexical_t: list[float] = []
@@ -144,7 +145,7 @@ def retrieval_at_size(pool: Pool, n: int, queries: Sequence[str], qvecs: np.ndar
     )
 
 
-def _recall(index: FaissIndex, qvecs: np.ndarray, exact: np.ndarray, k: int = 10) -> float:
+def _recall(index: PassageIndex, qvecs: np.ndarray, exact: np.ndarray, k: int = 10) -> float:
     _, approx = index.search(qvecs, k)
     return float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact, strict=True)]))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -128,7 +129,10 @@ def run(plan: Plan, parts: Parts, log: Callable[[str], None] = _log) -> dict[str
             result = measure.retrieval_at_size(pool, n, queries, qvecs, embedder, Path(tmp))
             report["retrieval"].append(result.to_json())
             for f in Path(tmp).iterdir():
-                f.unlink()
+                if f.is_dir():
+                    shutil.rmtree(f)
+                else:
+                    f.unlink()
     report["rss"]["overall_peak_bytes"] = peak_rss_bytes()
     return report
 

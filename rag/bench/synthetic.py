@@ -6,7 +6,8 @@ large corpora reuse what the real indexes already hold. A synthetic passage is
 inserted, so BM25 sees a long vocabulary tail). Each sentence vector is the real
 embedding of the sentence it came from plus Gaussian noise (cosine ~0.9 to the
 original); each passage vector is the normalised mean of its sentences' real
-embeddings plus the same noise. Same seed, same corpus.
+embeddings plus the same noise. Same seed, same corpus. A corpus is written through
+the store, as ingest writes one, so retrieval reads it as it reads a real index.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.index import FaissIndex, choose_index
-from rag.store import Manifest, Snapshot
+from embeddings.index import FaissIndex
+from rag.store import Batch, Manifest, Snapshot, Store
 from rag.types import Document, Passage, Sentence, text_digest
 
 PASSAGES_PER_DOC = 5
@@ -109,30 +110,31 @@ def synthetic_documents(pool: Pool, n: int, seed: int = 0) -> list[Document]:
 
 
 def synthetic_corpus(pool: Pool, n: int, workdir: Path, seed: int = 0, chunk: int = 50_000) -> SyntheticCorpus:
-    """A searchable snapshot of ``n`` passages; sentence vectors live in a memory-mapped file, as in the store."""
+    """A searchable index of ``n`` passages in ``workdir``; ``build_index_s`` is the time the store took to write it."""
     rng = np.random.default_rng(seed)
     counts, picks = _picks(pool, n, rng)
     texts = synthetic_texts(pool, n, seed)
     dim = pool.vectors.shape[1]
     sigma = _noise_sigma(dim)
     workdir.mkdir(parents=True, exist_ok=True)
-    sent_vecs = np.lib.format.open_memmap(workdir / f"sentences-{n}.npy", mode="w+", dtype=np.float32,
+    sent_vecs = np.lib.format.open_memmap(workdir / f"sentences-{n}.npy", mode="w+", dtype=np.float16,
                                           shape=(len(picks), dim))
     for start in range(0, len(picks), chunk):
         base = pool.vectors[picks[start:start + chunk]]
         sent_vecs[start:start + len(base)] = _unit(base + sigma * rng.standard_normal(base.shape, dtype=np.float32))
-    sent_vecs.flush()
     p_vecs = _passage_vectors(pool, counts, picks, rng, sigma)
-    snapshot = _snapshot(texts, counts, np.load(workdir / f"sentences-{n}.npy", mmap_mode="r"), dim)
+    documents, passages = _articles(texts)
+    manifest = Manifest(embedder="synthetic", dimension=dim, chunk_chars=0, documents=0, passages=0, sentences=0,
+                        created=0.0, versions={})
+    store = Store(workdir / f"index-{n}")
+    started = time.perf_counter()
+    store.commit(manifest, Batch(documents, passages, p_vecs, sent_vecs), replace_all=True)
+    build_s = time.perf_counter() - started
+    del sent_vecs
+    (workdir / f"sentences-{n}.npy").unlink()
     exact = FaissIndex(dim)
     exact.add(np.arange(n, dtype=np.int64), p_vecs)
-    started = time.perf_counter()
-    chosen = choose_index(n, dim)
-    chosen.add(np.arange(n, dtype=np.int64), p_vecs)
-    build_s = time.perf_counter() - started
-    snap = Snapshot(snapshot.manifest, snapshot.documents, snapshot.passages, snapshot.sentence_ids, chosen,
-                    snapshot.sentence_vectors)
-    return SyntheticCorpus(snap, exact, p_vecs, build_s)
+    return SyntheticCorpus(store.load(), exact, p_vecs, build_s)
 
 
 def _passage_vectors(pool: Pool, counts: np.ndarray, picks: np.ndarray, rng: np.random.Generator,
@@ -150,28 +152,22 @@ def _passage_vectors(pool: Pool, counts: np.ndarray, picks: np.ndarray, rng: np.
     return out
 
 
-def _snapshot(texts: list[list[str]], counts: np.ndarray, sent_vecs: np.ndarray, dim: int) -> Snapshot:
-    documents: dict[str, Document] = {}
-    passages: list[Passage] = []
-    sentence_ids: list[tuple[int, ...]] = []
-    sid = 0
+def _articles(texts: list[list[str]]) -> tuple[tuple[Document, ...], tuple[tuple[Passage, ...], ...]]:
+    """Documents of ``PASSAGES_PER_DOC`` synthetic passages each, with character offsets."""
+    documents: list[Document] = []
+    passages: list[tuple[Passage, ...]] = []
     for first in range(0, len(texts), PASSAGES_PER_DOC):
         doc_id = f"syn-{first // PASSAGES_PER_DOC:06d}"
-        offset, pieces = 0, []
+        offset, pieces, own = 0, [], []
         for ordinal, sents in enumerate(texts[first:first + PASSAGES_PER_DOC]):
             sentences, pos = [], offset
             for s in sents:
                 sentences.append(Sentence(s, pos, pos + len(s)))
                 pos += len(s) + 1
             text = " ".join(sents)
-            passages.append(Passage(len(passages), doc_id, ordinal, text, offset, offset + len(text),
-                                    tuple(sentences)))
-            sentence_ids.append(tuple(range(sid, sid + len(sents))))
-            sid += len(sents)
+            own.append(Passage(first + ordinal, doc_id, ordinal, text, offset, offset + len(text), tuple(sentences)))
             pieces.append(text)
             offset += len(text) + 2
-        documents[doc_id] = Document(doc_id=doc_id, path="", text="\n\n".join(pieces), title=f"Synthetic {doc_id}")
-    assert sid == int(counts.sum()) == len(sent_vecs)
-    manifest = Manifest(embedder="synthetic", dimension=dim, chunk_chars=0, documents=len(documents),
-                        passages=len(passages), sentences=sid, created=0.0, versions={})
-    return Snapshot(manifest, documents, passages, sentence_ids, FaissIndex(dim), sent_vecs)
+        documents.append(Document(doc_id=doc_id, path="", text="\n\n".join(pieces), title=f"Synthetic {doc_id}"))
+        passages.append(tuple(own))
+    return tuple(documents), tuple(passages)

@@ -7,18 +7,18 @@ import json
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from rag.backend import IndexSnapshot
 from rag.errors import InputError, RagError, printable
 from rag.eval import metrics
 from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
 from rag.pipeline import Assistant, standalone_query
 from rag.settings import Settings
-from rag.store import Snapshot
 from rag.textnorm import numbers
 from rag.types import Answer, Document, Turn
 
@@ -85,7 +85,7 @@ def qa_dataset(name: str, settings: Settings, embedder: Any) -> tuple[str, list[
     return Path(name).stem, load_qa(Path(name)), settings
 
 
-def gold_passages(item: QAItem, snap: Snapshot) -> set[int]:
+def gold_passages(item: QAItem, snap: IndexSnapshot) -> set[int]:
     """Passages that contain (or overlap) a gold support quote."""
     out = set()
     for doc_id, quote in item.support:
@@ -96,7 +96,7 @@ def gold_passages(item: QAItem, snap: Snapshot) -> set[int]:
         if start < 0:
             continue
         end = start + len(quote)
-        out |= {p.passage_id for p in snap.passages if p.doc_id == doc_id and p.start < end and start < p.end}
+        out |= {p.passage_id for p in snap.passages_of(doc_id) if p.start < end and start < p.end}
     return out
 
 
@@ -117,7 +117,7 @@ class Row:
     ablated: dict[str, tuple[Answer, bool | None]] = field(default_factory=dict)
 
 
-def corpus_numbers(documents: dict[str, Document]) -> set[str]:
+def corpus_numbers(documents: Mapping[str, Document]) -> set[str]:
     out: set[str] = set()
     for d in documents.values():
         out |= numbers(d.text)
@@ -163,7 +163,7 @@ def citation_totals(verdicts: list[dict[str, Any]], support: list[dict[str, bool
 
 def run_seeds(assistant: Assistant | None, retriever: Any, judges: dict[str, Judge], items: list[QAItem],
               retrieval_only: bool, progress: bool = True, ablate: Sequence[str] = ()) -> list[Row]:
-    snap: Snapshot = retriever.snapshot
+    snap: IndexSnapshot = retriever.snapshot
     numbers_in_corpus = corpus_numbers(snap.documents)
     rows = []
     for i, item in enumerate(items):
