@@ -129,12 +129,15 @@ class Ingestor:
             self.notify(line)
 
     def ingest_documents(self, docs: list[Document]) -> IngestReport:
-        """Make the index hold exactly ``docs`` (already parsed), embedding only what changed."""
+        """Make the index hold exactly ``docs`` (already parsed), embedding only what changed.
+        An index in the format before segments is started over: the articles are given, and the
+        eval indexes cached by earlier versions (GNAD, XQuAD) are in that format."""
         started = time.perf_counter()
         report = IngestReport()
         with self.store.writer():
             self.store.tidy()
-            previous, indexed = self._previous(rebuild=False)
+            legacy = self.store.exists() and self.store.legacy_documents() is not None
+            previous, indexed = self._previous(rebuild=legacy)
             old = _records(indexed)
             same_chunks = self._same_chunks(previous)
             report.removed = [d for d in old if d not in {x.doc_id for x in docs}]

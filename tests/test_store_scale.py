@@ -320,11 +320,10 @@ def test_a_damaged_page_met_after_load_is_the_rebuild_error(tmp_path: Path, docs
         [snap.documents[d].text for d in snap.documents]
 
 
-def test_reembed_carries_an_index_of_the_format_before_segments_over(tmp_path: Path, seeds_dir: Path) -> None:
-    """Format 1 kept one passages.sqlite per generation; ``--reembed`` reads its articles and writes them anew."""
+def _format_1_index(root: Path) -> Path:
+    """An index as versions before segments wrote it: one passages.sqlite per generation."""
     import sqlite3
 
-    root = tmp_path / "index"
     gen = root / "gen-00000000000000000001"
     gen.mkdir(parents=True)
     (gen / "manifest.json").write_text(json.dumps({
@@ -338,6 +337,13 @@ def test_reembed_carries_an_index_of_the_format_before_segments_over(tmp_path: P
     con.commit()
     con.close()
     (root / "CURRENT").write_text(gen.name + "\n")
+    return gen
+
+
+def test_reembed_carries_an_index_of_the_format_before_segments_over(tmp_path: Path, seeds_dir: Path) -> None:
+    """Format 1 kept one passages.sqlite per generation; ``--reembed`` reads its articles and writes them anew."""
+    root = tmp_path / "index"
+    gen = _format_1_index(root)
     store = Store(root)
     with pytest.raises(IndexError_, match="format 1.*--reembed"):
         store.load()
@@ -346,3 +352,17 @@ def test_reembed_carries_an_index_of_the_format_before_segments_over(tmp_path: P
     assert "eigen" in snap.documents and snap.documents["eigen"].source == "dpa"
     assert len(snap.documents) == 6 and len(report.added) == 5 and report.passages_embedded == len(snap.passages)
     assert not gen.exists(), "the old generation was collected"
+
+
+def test_an_eval_index_in_the_format_before_segments_is_built_anew(tmp_path: Path, seeds_dir: Path) -> None:
+    """The GNAD and XQuAD eval indexes are caches of given articles: one left by an older version is replaced."""
+    from rag.parse import parse_file
+
+    root = tmp_path / "index"
+    gen = _format_1_index(root)
+    store = Store(root)
+    docs = [parse_file(f) for f in sorted(seeds_dir.glob("*.txt"))]
+    report = Ingestor(store, embedder()).ingest_documents(docs)
+    snap = store.load()
+    assert sorted(snap.documents) == sorted(d.doc_id for d in docs) and "eigen" not in snap.documents
+    assert len(report.added) == len(docs) and not gen.exists()
