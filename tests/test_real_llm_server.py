@@ -154,6 +154,15 @@ def test_two_rag_serve_instances_answer_from_one_postgres_and_one_llm_server(llm
         for proc in procs:
             _stop(proc)
     text = whole.choices[0].message.content or ""
+    record = os.environ.get("RAG_TEST_OUTPUT")
+    if record:
+        Path(record).mkdir(parents=True, exist_ok=True)
+        (Path(record) / "serve-postgres.json").write_text(json.dumps({
+            "setup": "two rag serve instances, RAG_STORE_URL on one PostgreSQL 18 + pgvector, RAG_LLM_URL on one "
+                     "python -m llama_cpp.server; the official openai client, whole reply from the first, "
+                     "streamed from the second",
+            "whole": whole.model_dump(), "streamed": [c.model_dump() for c in streamed],
+        }, ensure_ascii=False, indent=1), encoding="utf-8")
     assert HELP.search(text) and "[1]" in text, text
     citations = (whole.model_extra or {})["citations"]
     assert citations and whole.choices[0].message.annotations
