@@ -18,7 +18,6 @@ from rag.rewrite import LlmRewriter
 from rag.settings import Settings
 from rag.store import Store
 from rag.translate import PhraseTranslator
-from rag.wordmatch import TranslatedNames
 
 EMBED_BACKENDS = ("torch", "onnx-int8")
 
@@ -87,7 +86,6 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
     judge = LlmAnswerJudge(generator, settings.judge_threshold) if settings.llm_judge else None
     checker = GroundedChecker(retriever=retriever, judge=judge, checks=settings.checks,
                               corroborate=settings.corroborate,
-                              translated=TranslatedNames(retriever.embedder.embed_queries),
                               translate=PhraseTranslator(generator))
     answerer = GroundedAnswerer(retriever=retriever, generator=generator, checker=checker, top_k=settings.passages,
                                 max_tokens=settings.max_tokens, temperature=settings.temperature,

@@ -28,7 +28,6 @@ from rag.answer_kind import Preference, preferred
 from rag.answer_text import DraftSentence, render, split_answer
 from rag.attribution import leads
 from rag.checks import STAGES, Check, Claim, Context, Grounding, enabled, run
-from rag.checks.names_in_passage import named
 from rag.generate import Generator
 from rag.names import name_in, name_words, names
 from rag.prompt import CLOSEST, DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
@@ -65,27 +64,24 @@ def new_facts(claim: str, question: str, lang: str) -> tuple[set[str], set[str]]
 class GroundedChecker:
     """Ties each answer sentence to a quote through the registered checks (``rag.checks``), or says why not.
 
-    ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translated(word, text)``
-    finds a name written as its translation ("France" for "Frankreich"); ``translate(phrase)`` puts
+    ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translate(phrase)`` puts
     German words left in an English answer into English; ``retriever`` ranks a passage's candidate
     quotes by their stored vectors. ``checks`` is ``RAG_CHECKS``.
     """
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
-                 translated: Callable[[str, str], bool] | None = None,
                  translate: Callable[[str], str] | None = None, checks: str = "", tries: int = 4,
                  corroborate: int = 1) -> None:
         self.retriever = retriever
         self.corroborate = corroborate
         self.tries = tries
         self.judge = judge
-        self.translated = translated
         self.translate = translate
         self.checks = checks
         enabled(checks)
 
     def context(self, question: str, lang: str, evidence: Sequence[Evidence]) -> Context:
-        return Context(question, lang, evidence, self.judge, self.translated, self._rank if self.retriever else None,
+        return Context(question, lang, evidence, self.judge, self._rank if self.retriever else None,
                        translate=self.translate)
 
     def check(self, drafts: Sequence[DraftSentence], evidence: Sequence[Evidence], ctx: Context,
@@ -187,7 +183,7 @@ class GroundedChecker:
                 for other in evidence:
                     allowed = self._allowed(Claim(claim.text, frozenset(rest), {}), other.passage, quote_checks, ctx)
                     both = e.passage.text + " " + other.passage.text
-                    if allowed and all(named(x, w, both, ctx) for x, w in claim.names.items()):
+                    if allowed and all(name_in(x, both) for x in claim.names):
                         quote = self._best(claim, other.passage, allowed, ctx)
                         if (other.passage.passage_id, quote.start) != (e.passage.passage_id, s.start):
                             return Grounding(claim.text, e, s, new_facts=frozenset(claim.numbers | set(claim.names)),

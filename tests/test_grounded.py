@@ -11,8 +11,6 @@ from rag.answer_kind import expected_fact
 from rag.answer_text import DraftSentence
 from rag.checks import REGISTRY, Context, Grounding, enabled
 from rag.checks.fact_kind import fact_kind
-from rag.checks.invented_years import invented_years
-from rag.checks.split_numbers import split_numbers
 from rag.errors import InputError
 from rag.grounded import GroundedChecker, new_facts
 from rag.pipeline import Assistant, Retrieved
@@ -71,7 +69,7 @@ def test_numbers_no_one_sentence_states_together_are_cited_to_two_quotes() -> No
     assert [q.text for _, q in g.quotes()] == [date, vote]
     g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent and 12 seats.", (1,), ev, "q?")
     assert g.evidence is None, "12 stands in no sentence"
-    g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent.", (1,), ev, "q?",
+    g, _, _ = grounded(GroundedChecker(corroborate=0), "On August 9 he got 80.1 percent.", (1,), ev, "q?",
                        off=frozenset({"numbers_in_quote"}))
     assert g.evidence is not None and not g.also, "with the rule off, one passage grounds the claim"
 
@@ -121,31 +119,14 @@ def test_other_articles_stating_the_same_claim_are_cited_too() -> None:
     assert [e.n for e, _ in g.quotes()] == [1]
 
 
-def test_an_invented_year_is_removed_not_the_sentence() -> None:
-    ctx = Context("Was the election on August 9?", "en", evidence(passage(1, "Die Wahl fand am 9. August statt.")))
-    assert invented_years(DraftSentence("The election was held on August 9, 2021.", (1,)), ctx).text == \
-        "The election was held on August 9."
-    kept = DraftSentence("In 2021, 85 percent voted for him.", (1,))
-    assert invented_years(kept, ctx) == kept, "beside an invented count the year stays, for the checks to refuse"
-
-
-def test_a_number_split_at_its_thousands_separator_is_rejoined_when_a_source_states_it() -> None:
-    crowd = "In der Hauptstadt protestierten am Sonntag rund 200.000 Menschen gegen den Präsidenten."
-    ctx = Context("How many?", "en", evidence(passage(1, crowd)))
-    assert split_numbers(DraftSentence("About 200, 000 people protested.", (1,)), ctx).text == \
-        "About 200,000 people protested."
-    kept = DraftSentence("On August 9, 200 people came.", (1,))
-    assert split_numbers(kept, ctx) == kept
-
-
 def test_a_name_may_stand_anywhere_in_the_passage() -> None:
     ev = evidence(passage(1, "Trainer war Peter Stöger.", "Er bot dem Schiedsrichter seine Brille an."))
     g, answers, _ = grounded(GroundedChecker(), "Peter Stöger offered the referee his glasses.", (1,), ev,
                              "Who offered the referee his glasses?")
     assert g.evidence is not None and answers
-    g, _, _ = grounded(GroundedChecker(), "Peter Gruber offered the referee his glasses.", (1,), ev,
-                       "Who offered the referee his glasses?")
-    assert g.evidence is None and "gruber" in g.reason
+    g, _, _ = grounded(GroundedChecker(judge=lambda q, a, source: "Gruber" in source),
+                       "Peter Gruber offered the referee his glasses.", (1,), ev, "Who offered him his glasses?")
+    assert g.evidence is None and g.reason == "answer_judge said no", "a name in no source is the judge's to refuse"
 
 
 def test_the_judge_reads_the_quote_after_the_sentence_before_and_can_refuse() -> None:
@@ -184,7 +165,7 @@ def test_an_answer_must_add_the_kind_of_fact_its_question_asks_for() -> None:
 
 def test_every_check_is_registered_once_with_a_reason_and_can_be_switched_off() -> None:
     names = [c.name for c in enabled()]
-    assert names == [c.name for c in REGISTRY.values() if c.default] and len(names) == len(set(names)) >= 6
+    assert names == [c.name for c in REGISTRY.values() if c.default] and len(names) == len(set(names)) >= 4
     assert all(c.doc for c in REGISTRY.values())
     assert "answer_judge" not in [c.name for c in enabled("-answer_judge")]
     with pytest.raises(InputError, match="unknown check 'nope'"):

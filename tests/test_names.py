@@ -24,6 +24,6 @@ def test_a_name_stands_in_a_text_spelled_alike_or_close() -> None:
 
 
 def test_a_translated_name_is_not_a_spelling() -> None:
-    """No table of exonyms: "Moscow" for "Moskau" is ``rag.wordmatch.TranslatedNames``'s to find."""
+    """No table of exonyms: a translated name ("Moscow" for "Moskau") is not a spelling of it."""
     assert not name_in(fold("Moscow"), "Lawrow sprach in Moskau.")
     assert not name_in(fold("Sunday"), "Am Sonntag demonstrierten Tausende.")

