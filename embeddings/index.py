@@ -22,7 +22,11 @@ import numpy as np
 
 FLAT_MAX = 30_000
 HNSW_M = 32
-EF_CONSTRUCTION = 80
+EF_CONSTRUCTION = 200
+"""Candidates kept while linking each new vector. At 80, recall@10 of a 500,000-passage HNSW segment (the
+archive bench's 100,000 synthetic articles) was 0.922 at efSearch 96, and 0.942 even at 512: the graph,
+not the search, fell short. At 200: 0.99 at 96, for 1.7 times the write (502 s instead of 302 s for
+the whole archive, FTS5 and SQLite included); tiny next to embedding 500,000 passages."""
 EF_SEARCH = 96
 
 

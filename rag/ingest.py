@@ -346,15 +346,16 @@ def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: Mapping[str, DocR
     reported in ``report.collisions``. Returns the parsed documents by id and the indexed
     documents kept as they are (their ids); ``report.removed`` gets those dropped.
     """
-    by_path: dict[Path, str] = {}
-    for doc_id, d in old_docs.items():
-        r = _resolve(d.path) if d.path else None
+    resolve = _Resolver()
+    by_path: dict[str, str] = {}
+    for doc_id, d in old_docs.items() if parsed else ():
+        r = resolve(d.path) if d.path else None
         if r is not None:
             by_path.setdefault(r, doc_id)
     claimed: dict[int, str] = {}
     for i, (resolved, _) in enumerate(parsed):
-        if resolved in by_path and by_path[resolved] not in claimed.values():
-            claimed[i] = by_path[resolved]
+        if str(resolved) in by_path and by_path[str(resolved)] not in claimed.values():
+            claimed[i] = by_path[str(resolved)]
     for i, (resolved, doc) in enumerate(parsed):  # the same article, moved: its old file is gone
         old = old_docs.get(doc.doc_id)
         if (i not in claimed and old is not None and doc.doc_id not in claimed.values()
@@ -362,12 +363,15 @@ def _assign_ids(parsed: list[tuple[Path, Document]], old_docs: Mapping[str, DocR
             claimed[i] = doc.doc_id
     claimed_ids = set(claimed.values())
     keep: set[str] = set()
+    under = tuple(str(r) if str(r).endswith(os.sep) else str(r) + os.sep for r in roots)
+    failed = {str(p) for p in failed_paths if p is not None}
     for doc_id, old in old_docs.items():
         if doc_id in remove:
             report.removed.append(doc_id)
         elif doc_id in claimed_ids:
             continue
-        elif old.path and _under(old.path, roots) and _resolve(old.path) not in failed_paths:
+        elif (old.path and roots and (where := resolve(old.path)) is not None
+              and (where + os.sep).startswith(under) and where not in failed):
             report.removed.append(doc_id)
         else:
             keep.add(doc_id)
@@ -425,6 +429,41 @@ def _resolve(path: Path | str) -> Path | None:
         return None
 
 
+class _Resolver:
+    """``_resolve`` as a string, for the many paths of an index's articles: each folder is resolved
+    once and listed once (``scandir``, to know its symbolic links), so a file that is not a link
+    resolves to its resolved folder plus its name, what resolving it whole gives, without a system
+    call of its own. Adding one article to a 100,000-article archive resolved every article's path
+    twice through ``pathlib``, 1.9 s a pass, 4 of the 6 s the addition took."""
+
+    def __init__(self) -> None:
+        self._folders: dict[str, tuple[str | None, frozenset[str]]] = {}
+
+    def __call__(self, path: Path | str) -> str | None:
+        folder, name = os.path.split(os.fspath(path))
+        if name in ("", ".", ".."):
+            return _text(_resolve(path))
+        if folder not in self._folders:
+            self._folders[folder] = (_text(_resolve(folder or ".")), _links(folder or "."))
+        resolved, links = self._folders[folder]
+        if name in links:
+            return _text(_resolve(path))
+        return None if resolved is None else os.path.join(resolved, name)
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _links(folder: str) -> frozenset[str]:
+    """The names of the symbolic links in ``folder`` (none if it cannot be listed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(e.name for e in entries if e.is_symlink())
+    except OSError:
+        return frozenset()
+
+
 def _size(path: Path) -> int:
     try:
         return path.stat().st_size
@@ -447,11 +486,6 @@ def _sort_into(report: IngestReport, doc: Document, prior: DocRecord | None, sam
         report.unchanged.append(doc.doc_id)
     else:
         report.updated.append(doc.doc_id)
-
-
-def _under(path: Path | str, roots: list[Path]) -> bool:
-    resolved = _resolve(path)
-    return resolved is not None and any(resolved == r or r in resolved.parents for r in roots)
 
 
 class _Bar:

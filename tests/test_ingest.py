@@ -241,3 +241,19 @@ def test_index_from_another_chunker_version_is_rechunked(ingestor: Ingestor, sto
     report = ingestor.ingest([seeds_dir])
     assert report.passages_embedded == store.load().manifest.passages > 0
     assert store.load().manifest.chunker == "older"
+
+
+def test_the_path_resolver_for_many_articles_resolves_as_path_resolve(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag.ingest import _resolve, _Resolver
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.txt").write_text("x")
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "b.txt").symlink_to(tmp_path / "real" / "a.txt")
+    monkeypatch.chdir(tmp_path)
+    resolve = _Resolver()
+    for path in ["real/a.txt", "linked/a.txt", "real/b.txt", "linked/b.txt", "real/missing.txt", "gone/x.txt",
+                 "real/../linked/a.txt", str(tmp_path / "linked" / "b.txt"), "a.txt", ".", "real/..", "/"]:
+        assert resolve(path) == str(_resolve(path)), path
+        assert resolve(path) == str(_resolve(path)), f"{path}, cached"

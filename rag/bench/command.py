@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.embedder import Embedder
+from rag.bench.archive import article_counts
 from rag.bench.report import render, write
 from rag.bench.runner import Parts, Plan, machine_info, run
 from rag.errors import InputError
@@ -70,8 +71,13 @@ def real_parts(settings: Settings) -> Parts:
 
 
 def run_bench(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        archive = article_counts(args.archive)
+    except ValueError as exc:
+        raise InputError(f"--archive {exc}") from None
     plan = Plan(sizes=_sizes(args.sizes), sample=args.sample, queries=args.queries, runs=args.runs,
-                skip_llm=args.skip_llm, backends=backends(settings, args.backends))
+                skip_llm=args.skip_llm, backends=backends(settings, args.backends), archive=archive,
+                archive_index=args.archive_index)
     report: dict[str, Any] = run(plan, real_parts(settings))
     path = write(report, args.report)
     print(json.dumps(json.loads(path.read_text()), indent=2) if args.json else render(report))

@@ -52,6 +52,10 @@ def targets(report: dict[str, Any]) -> list[Target]:
     rss = _get(report, "rss", "app_peak_bytes")
     out.append(Target("app peak RSS (GB)", None if rss is None else rss / GB, "< 3",
                       None if rss is None else rss < 3 * GB))
+    if report.get("archive"):
+        from rag.bench import archive
+
+        out += [t for r in report["archive"] for t in archive.targets(r)]
     return out
 
 
@@ -115,6 +119,10 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     "the prompt"))
         out.append(("copy bandwidth (GB/s)", _f(ref["bandwidth"]["gb_per_s"], digits=1), "",
                     f"bound {ref['bound_tokens_per_s']:.1f} tokens/s at {ref['model_bytes'] / GB:.2f} GB/token"))
+    if report.get("archive"):
+        from rag.bench import archive
+
+        out += [line for r in report["archive"] for line in archive.rows(r)]
     rss = report.get("rss") or {}
     for key, label in (("after_models_bytes", "RSS after loading models (GB)"),
                        ("app_peak_bytes", "app peak RSS (GB)"), ("overall_peak_bytes", "bench peak RSS (GB)")):
@@ -127,17 +135,17 @@ def _pairs(ratios: dict[str, Any]) -> str:
     return " ".join(f"{r:.2f}" for r in ratios.get("gen_vs_raw_pairs") or [])
 
 
-def _table(header: tuple[str, ...], lines: Sequence[tuple[str, ...]]) -> str:
+def table(header: tuple[str, ...], lines: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     fmt = " | ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join([fmt.format(*header), "-+-".join("-" * w for w in widths), *(fmt.format(*r) for r in lines)])
 
 
 def render(report: dict[str, Any]) -> str:
-    measures = _table(("measure", "median", "p95", "reference / ratio"), rows(report))
+    measures = table(("measure", "median", "p95", "reference / ratio"), rows(report))
     goals = [(t.name, _f(t.value, digits=3), t.goal, {True: "yes", False: "no", None: "n/a"}[t.ok])
              for t in targets(report)]
-    return measures + "\n\n" + _table(("target", "value", "goal", "pass"), goals)
+    return measures + "\n\n" + table(("target", "value", "goal", "pass"), goals)
 
 
 def markdown(report: dict[str, Any]) -> str:

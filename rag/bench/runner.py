@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.embedder import Embedder
-from rag.bench import measure
+from rag.bench import archive, measure
 from rag.bench.reference import Bandwidth, LlamaSpeed, copy_bandwidth, raw_llama_speed
 from rag.bench.stats import peak_rss_bytes, summarize
 from rag.bench.synthetic import Pool, pool_from_snapshots, synthetic_documents
@@ -64,6 +64,8 @@ class Plan:
     backends: tuple[str, ...] = ("torch",)
     bandwidth_gb: float = 1.0
     question: str = HEADLINE
+    archive: tuple[int, ...] = ()
+    archive_index: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,19 @@ def run(plan: Plan, parts: Parts, log: Callable[[str], None] = _log) -> dict[str
                     shutil.rmtree(f)
                 else:
                     f.unlink()
+    if plan.archive or plan.archive_index is not None:
+        report["archive"] = _archive(plan, pool, report["rss"]["after_models_bytes"], log)
+        report["notes"] += archive.NOTES
     report["rss"]["overall_peak_bytes"] = peak_rss_bytes()
     return report
+
+
+def _archive(plan: Plan, pool: Pool, models_rss: int, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """The archive section: each size written and measured in child processes (``rag.bench.archive``),
+    the app RSS estimated from this run's own RSS after loading the models."""
+    note = f"{len(pool.sentences)} real sentences with their real embeddings (seeds and XQuAD indexes)"
+    return archive.run_all(pool, note, plan.archive, plan.archive_index, plan.queries,
+                           lambda m: log(f"archive: {m}"), models_rss=(models_rss, "this run, after loading them"))
 
 
 def _loaded(component: Any) -> Any:

@@ -152,12 +152,15 @@ def _passage_vectors(pool: Pool, counts: np.ndarray, picks: np.ndarray, rng: np.
     return out
 
 
-def _articles(texts: list[list[str]]) -> tuple[tuple[Document, ...], tuple[tuple[Passage, ...], ...]]:
-    """Documents of ``PASSAGES_PER_DOC`` synthetic passages each, with character offsets."""
+def _articles(texts: list[list[str]], first_doc: int = 0, folder: str = ""
+              ) -> tuple[tuple[Document, ...], tuple[tuple[Passage, ...], ...]]:
+    """Documents of ``PASSAGES_PER_DOC`` synthetic passages each, with character offsets, numbered from
+    ``first_doc``; with a ``folder``, each has a path there (no file is written) and a content hash,
+    as an ingested article has."""
     documents: list[Document] = []
     passages: list[tuple[Passage, ...]] = []
     for first in range(0, len(texts), PASSAGES_PER_DOC):
-        doc_id = f"syn-{first // PASSAGES_PER_DOC:06d}"
+        doc_id = f"syn-{first_doc + first // PASSAGES_PER_DOC:06d}"
         offset, pieces, own = 0, [], []
         for ordinal, sents in enumerate(texts[first:first + PASSAGES_PER_DOC]):
             sentences, pos = [], offset
@@ -168,6 +171,8 @@ def _articles(texts: list[list[str]]) -> tuple[tuple[Document, ...], tuple[tuple
             own.append(Passage(first + ordinal, doc_id, ordinal, text, offset, offset + len(text), tuple(sentences)))
             pieces.append(text)
             offset += len(text) + 2
-        documents.append(Document(doc_id=doc_id, path="", text="\n\n".join(pieces), title=f"Synthetic {doc_id}"))
+        text = "\n\n".join(pieces)
+        documents.append(Document(doc_id=doc_id, path=f"{folder}/{doc_id}.txt" if folder else "", text=text,
+                                  title=f"Synthetic {doc_id}", content_hash=text_digest(text) if folder else ""))
         passages.append(tuple(own))
     return tuple(documents), tuple(passages)
