@@ -26,15 +26,13 @@ from typing import Any, overload
 
 import numpy as np
 
+from embeddings.index import EF_SEARCH
 from rag.lexical import Lexical, LexicalPart
 from rag.manifest import Manifest
 from rag.segment import DocRecord
 from rag.snapshot import SCAN_CACHE_ROWS, SentenceIds, _Cache
 from rag.types import Document, Passage, Sentence
 
-EF_SEARCH = 96
-"""Matches ``embeddings.index.EF_SEARCH``; raised to the number of candidates asked for, since
-pgvector's HNSW returns at most ``hnsw.ef_search`` rows."""
 BLOCK = 2048
 MARGIN = 16
 """Candidates fetched beyond the ``k`` asked for: the database orders by the query rounded to
@@ -54,7 +52,7 @@ class Reader:
             return self.connection.execute(sql, args, binary=True).fetchall()
 
     def nearest(self, sql: str, args: tuple[object, ...], k: int) -> list[tuple[Any, ...]]:
-        ef = max(EF_SEARCH, k)
+        ef = max(EF_SEARCH, k)  # pgvector's HNSW returns at most hnsw.ef_search rows
         with self.lock:
             if self._ef is None:  # pgvector 0.8: go on past rows of other generations until k are found
                 self.connection.execute("SET hnsw.iterative_scan = relaxed_order")

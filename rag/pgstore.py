@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.index import EF_CONSTRUCTION, HNSW_M
 from rag import lexical
 from rag.errors import IndexBusyError, IndexError_, InputError
 from rag.manifest import FORMAT_VERSION, Manifest
@@ -52,8 +53,6 @@ DEFAULT_SCHEMA = "rag"
 DEFAULT_LOCK_TIMEOUT = 600.0
 LOCK_POLL_S = 0.05
 LOAD_ATTEMPTS = 5
-HNSW_M = 32
-EF_CONSTRUCTION = 80
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 _TABLES = """
