@@ -8,6 +8,7 @@ from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from rag.backend import IndexStore
 from rag.embed_cache import EmbeddingCache
 from rag.errors import InputError, ModelError
+from rag.focused import FocusedReader
 from rag.generate import Generator, LlamaGenerator
 from rag.grounded import GroundedAnswerer, GroundedChecker
 from rag.judge import LlmAnswerJudge
@@ -84,7 +85,8 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
     retriever = build_retriever(settings, embedder)
     generator = generator or build_generator(settings)
     judge = LlmAnswerJudge(generator, settings.judge_threshold) if settings.llm_judge else None
-    checker = GroundedChecker(retriever=retriever, judge=judge, checks=settings.checks,
+    read = FocusedReader(generator) if settings.llm_judge else None
+    checker = GroundedChecker(retriever=retriever, judge=judge, read=read, checks=settings.checks,
                               corroborate=settings.corroborate,
                               translate=PhraseTranslator(generator))
     answerer = GroundedAnswerer(retriever=retriever, generator=generator, checker=checker, top_k=settings.passages,

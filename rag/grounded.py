@@ -66,23 +66,25 @@ class GroundedChecker:
 
     ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translate(phrase)`` puts
     German words left in an English answer into English; ``retriever`` ranks a passage's candidate
-    quotes by their stored vectors. ``checks`` is ``RAG_CHECKS``.
+    quotes by their stored vectors; ``read(question, source, lang)`` answers the question over one quote
+    alone. ``checks`` is ``RAG_CHECKS``.
     """
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
-                 translate: Callable[[str], str] | None = None, checks: str = "", tries: int = 4,
-                 corroborate: int = 1) -> None:
+                 translate: Callable[[str], str] | None = None, read: Callable[[str, str, str], str] | None = None,
+                 checks: str = "", tries: int = 4, corroborate: int = 1) -> None:
         self.retriever = retriever
         self.corroborate = corroborate
         self.tries = tries
         self.judge = judge
         self.translate = translate
+        self.read = read
         self.checks = checks
         enabled(checks)
 
     def context(self, question: str, lang: str, evidence: Sequence[Evidence]) -> Context:
         return Context(question, lang, evidence, self.judge, self._rank if self.retriever else None,
-                       translate=self.translate)
+                       translate=self.translate, read=self.read)
 
     def check(self, drafts: Sequence[DraftSentence], evidence: Sequence[Evidence], ctx: Context,
               off: frozenset[str] = frozenset()) -> tuple[list[Grounding], bool]:

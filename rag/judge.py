@@ -10,6 +10,8 @@ second a pair on two cores.
 
 from __future__ import annotations
 
+import functools
+
 from rag.generate import Generator, YesNoScorer
 
 JUDGE_SYSTEM = (
@@ -50,28 +52,21 @@ class LlmAnswerJudge:
     def __init__(self, generator: Generator, threshold: float = 0.5, memo: int = 256) -> None:
         self.generator = generator
         self.threshold = threshold
-        self.memo = memo
-        self._seen: dict[tuple[str, str, str], float] = {}
         self.calls = 0
+        self.score = functools.lru_cache(maxsize=memo)(self._counted)
 
     def __call__(self, question: str, answer: str, source: str) -> bool:
         return self.score(question, answer, source) >= self.threshold
 
-    def score(self, question: str, answer: str, source: str) -> float:
+    def _counted(self, question: str, answer: str, source: str) -> float:
         """How likely the model's reply is yes; greedy yes/no where the generator cannot tell.
 
-        A verdict is a function of its prompt (``LlamaGenerator`` prefills deterministically), so the
-        last ``memo`` verdicts are kept: ``rag eval --ablate`` re-assembles each draft seven times and
-        asked the same pairs again, 19 s a question on the seeds instead of about 6.
+        ``score`` is this, remembered for the last ``memo`` questions: a verdict is a function of its
+        prompt (``LlamaGenerator`` prefills deterministically), and ``rag eval --ablate`` re-assembles
+        each draft seven times and asked the same pairs again, 19 s a question on the seeds instead of about 6.
         """
-        key = (question, answer, source)
-        if key in self._seen:
-            return self._seen[key]
         self.calls += 1
-        if len(self._seen) >= self.memo:
-            self._seen.clear()
-        p = self._seen[key] = self._score(question, answer, source)
-        return p
+        return self._score(question, answer, source)
 
     def _score(self, question: str, answer: str, source: str) -> float:
         return yes_score(self.generator, ANSWER_SYSTEM, f"Question: {question}\nSource: {source}\n"

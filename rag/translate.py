@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from rag.generate import Generator
 
 SYSTEM = "Translate the German words into English. Reply with the English words only."
@@ -17,15 +19,13 @@ class PhraseTranslator:
     def __init__(self, generator: Generator, max_tokens: int = 24, memo: int = 256) -> None:
         self.generator = generator
         self.max_tokens = max_tokens
-        self.memo = memo
-        self._seen: dict[str, str] = {}
+        self._cached = functools.lru_cache(maxsize=memo)(self._translate)
 
     def __call__(self, phrase: str) -> str:
-        if phrase not in self._seen:
-            if len(self._seen) >= self.memo:
-                self._seen.clear()
-            messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": phrase}]
-            reply = "".join(self.generator.stream(messages, max_tokens=self.max_tokens, temperature=0.0))
-            lines = reply.strip().splitlines()
-            self._seen[phrase] = lines[0].strip().strip("\"'“”„«».") if lines else ""
-        return self._seen[phrase]
+        return self._cached(phrase)
+
+    def _translate(self, phrase: str) -> str:
+        messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": phrase}]
+        reply = "".join(self.generator.stream(messages, max_tokens=self.max_tokens, temperature=0.0))
+        lines = reply.strip().splitlines()
+        return lines[0].strip().strip("\"'“”„«».") if lines else ""

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fakes import ScriptedGenerator
+from fakes import ScriptedGenerator, echo_matching
 
 from rag.answer_kind import expected_fact
 from rag.answer_text import DraftSentence
-from rag.checks import REGISTRY, Context, Grounding, enabled
+from rag.checks import REGISTRY, Claim, Context, Grounding, enabled
 from rag.checks.fact_kind import fact_kind
 from rag.errors import InputError
 from rag.grounded import GroundedChecker, new_facts
@@ -161,6 +161,56 @@ def test_an_answer_must_add_the_kind_of_fact_its_question_asks_for() -> None:
     assert kind_ok("How many people were detained?", "Forty people were.", set())
     assert not kind_ok("What percentage of the vote did Podemos win?", "Podemos won 5.2 million votes.", {"5.2"})
     assert kind_ok("What percentage of the vote did Podemos win?", "Podemos won 20.7 percent.", {"20.7"})
+
+
+def test_a_sentence_whose_words_all_stand_in_the_question_adds_nothing() -> None:
+    from rag.checks.adds_to_question import adds_to_question, new_words
+
+    q = ("In which area of Vienna did police pick up the 25-year-old woman suspected of killing her "
+         "five-year-old son in a flat in the Favoriten district?")
+    assert new_words("The police picked up the 25-year-old woman suspected of killing her five-year-old son "
+                     "in the Favoriten district of Vienna.", q) == set()
+    assert new_words("Police picked her up on the Höhenstraße.", q) == {"hohenstras"}
+    de = "Wen wird Kärntens Landeshauptmann Peter Kaiser im zweiten Wahlgang wählen?"
+    assert not new_words("Peter Kaiser wird Kärntens Landeshauptmann Peter Kaiser im zweiten Wahlgang wählen.", de)
+    assert new_words("Er wählt Van der Bellen.", de) == {"van", "bell"}
+    assert new_words("40", "How many trucks?") == {"40"}
+    assert new_words("Bundespräsidentenwahl", "Wer wurde Bundespräsident?"), "a longer compound is a new word"
+
+    def keeps(question: str, text: str) -> bool:
+        return bool(adds_to_question(Claim(text, frozenset(), {}), Grounding(text, None, None),
+                                     Context(question, "en", [])))
+
+    assert not keeps("Who is the Kremlin spokesman?", "The Kremlin spokesman is the spokesman of the Kremlin.")
+    assert keeps("Who is the Kremlin spokesman?", "Dmitri Peskov.")
+
+
+def test_a_second_read_of_the_quote_must_agree_with_the_sentence() -> None:
+    from rag.focused import agrees
+
+    assert agrees("Up to 40 trucks were heading to Belarus.", "40 trucks", "How many trucks were heading to Belarus?")
+    assert agrees("He got 80.1 percent.", "80,1 Prozent", "What share of the vote did he get?")
+    assert not agrees("Anderson hit 6 aces.", "I don't know.", "How many aces did Anderson hit?")
+    assert not agrees("Anderson hit 6 aces.", "40 aces", "How many aces did Anderson hit?")
+    assert agrees("Jens Stoltenberg rejected the claims.", "Stoltenberg", "Who rejected the claims?")
+    assert not agrees("Jens Stoltenberg rejected the claims.", "The NATO chief rejected the claims.",
+                      "Who rejected the claims?")
+    assert not agrees("Police picked her up in Favoriten.", "In Favoriten.", "Where in Favoriten was she picked up?"), \
+        "a word of the question is not an agreement"
+
+
+def test_the_focused_read_sees_the_quote_alone_and_a_disagreeing_read_refuses(
+        make_assistant: Callable[..., Assistant]) -> None:
+    question = "Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?"
+    gen = ScriptedGenerator(echo_matching("80,1 Prozent"), read=lambda q, source: "Das weiß ich nicht.")
+    refused = make_assistant(gen).ask(question)
+    assert refused.refused and gen.read_calls
+    asked, source = gen.read_calls[0]
+    assert asked == question and "80,1 Prozent" in source and len(source) < 600, "one quote, not the passages"
+    gen = ScriptedGenerator(echo_matching("80,1 Prozent"), read=lambda q, source: source)
+    assert not make_assistant(gen).ask(question).refused
+    gen = ScriptedGenerator(echo_matching("80,1 Prozent"), read=lambda q, source: "Das weiß ich nicht.")
+    assert not make_assistant(gen, checks="-focused_read").ask(question).refused and not gen.read_calls
 
 
 def test_every_check_is_registered_once_with_a_reason_and_can_be_switched_off() -> None:

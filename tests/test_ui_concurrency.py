@@ -30,6 +30,7 @@ from browser import free_port
 from fakes import FakeEmbedder, ScriptedGenerator, echo_sources
 
 from rag.factory import build_assistant
+from rag.focused import READ_SYSTEM
 from rag.generate import GenerationStats, Message
 from rag.judge import ANSWER_SYSTEM, JUDGE_SYSTEM
 from rag.pipeline import Done, Token
@@ -47,7 +48,7 @@ LONG_S = 900.0
 """A time limit no test reaches: a stream still running at it was never stopped."""
 WAIT_S = 300.0
 """How long a request may wait for the model before it fails (well below ``LONG_S``)."""
-_HELPERS = (JUDGE_SYSTEM, ANSWER_SYSTEM, REWRITE_SYSTEM, TRANSLATE_SYSTEM)
+_HELPERS = (JUDGE_SYSTEM, ANSWER_SYSTEM, REWRITE_SYSTEM, TRANSLATE_SYSTEM, READ_SYSTEM)
 _WHO = [re.compile(p) for p in (r"ENDLESS", r"User \d", r"Putin promise", r"Er erhielt")]  # the first one found
 
 
@@ -56,7 +57,7 @@ class SlowGenerator:
     each answer's ``(event, who)``: ``start``, then ``finished`` or ``stopped`` (closed early).
 
     ``who`` names the question (``User 3``, ``ENDLESS``, ...). While ``gate`` is clear, an
-    answer waits before its first piece (at most ``WAIT_S``). Judge, rewrite and translation
+    answer waits before its first piece (at most ``WAIT_S``). Judge, reading, rewrite and translation
     calls run without pause and are not logged, but count as model use.
     """
 

@@ -64,6 +64,8 @@ class Context:
     judge: Callable[[str, str, str], bool] | None = None
     rank: Callable[[str, Passage, list[int]], list[float]] | None = None
     translate: Callable[[str], str] | None = None
+    read: Callable[[str, str, str], str] | None = None
+    """``(question, source, lang) -> reply``: the model asked the question over one quote alone."""
     costs: dict[str, float] = field(default_factory=dict)
 
 
@@ -120,11 +122,13 @@ def enabled(spec: str = "", off: frozenset[str] = frozenset()) -> list[Check]:
 def load() -> None:
     """Import the check modules once, which registers them (in this order)."""
     from rag.checks import (
+        adds_to_question,
         answer_judge,
         fact_kind,
+        focused_read,
         foreign_words,
         lead_in,
         numbers_in_quote,
     )
 
-    del answer_judge, fact_kind, foreign_words, lead_in, numbers_in_quote
+    del adds_to_question, answer_judge, fact_kind, focused_read, foreign_words, lead_in, numbers_in_quote
