@@ -256,8 +256,9 @@ class GroundedAnswerer:
             ctx = self.checker.context(asked, lang, evidence)
             groundings, answers = self.checker.check(drafts, evidence, ctx, off)
             kept = [g for g in groundings if g.evidence is not None][: self.max_sentences] if answers else []
-            checks = {**ctx.costs, "llm_judge_s": ctx.costs.get("answer_judge_s", 0.0),
-                      "llm_judge_calls": ctx.costs.get("answer_judge_calls", 0.0)}
+            model_checks = ("answer_judge", "focused_read")
+            checks = {**ctx.costs, "llm_judge_s": sum(ctx.costs.get(f"{c}_s", 0.0) for c in model_checks),
+                      "llm_judge_calls": sum(ctx.costs.get(f"{c}_calls", 0.0) for c in model_checks)}
             timings = dataclasses.replace(timings, verify_s=time.perf_counter() - started, checks=checks)
         if not kept:
             return dataclasses.replace(refusal, timings=timings)

@@ -280,13 +280,13 @@ def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant:
     items = [QAItem("k", "Who is the Kremlin spokesman?", facts=(("Peskow",),)),
              QAItem("u", "Who did Lukaschenko meet during the protests?", answerable=False)]
     rows = run_seeds(assistant, assistant.retriever, {}, items, retrieval_only=False, progress=False,
-                     ablate=["fact_kind", "answer_judge"])
+                     ablate=["fact_kind", "focused_read"])
     totals = summarize_seeds(rows, retrieval_only=False)
     assert len(gen.calls) == 2, "one generation per question, whatever is ablated"
     assert totals["unanswerable_refused"] == 1.0
     assert totals["ablation"]["fact_kind"]["unanswerable_refused"] == 0.0
     assert totals["ablation"]["fact_kind"]["answered_wrong"] == 1.0
-    assert set(totals["ablation"]) == {"fact_kind", "answer_judge"}
+    assert set(totals["ablation"]) == {"fact_kind", "focused_read"}
 
 
 @pytest.mark.parametrize("design", ["sentences", "grounded"])

@@ -95,7 +95,7 @@ def test_the_judge_reads_the_sentence_as_drafted_and_the_reader_gets_english(mak
 
     draft = 'Putin promised "umfassende Hilfe" (comprehensive help) [1].'
     generator = ScriptedGenerator(draft, judge=lambda answer, source: True)
-    answer = make_assistant(generator, checks="+foreign_words").ask("What did Putin promise Lukashenko?")
+    answer = make_assistant(generator, checks="+foreign_words,+answer_judge").ask("What did Putin promise Lukashenko?")
     assert not answer.refused, answer.answer
     assert generator.answer_judge_calls and all("umfassende Hilfe" in a for _, a, _ in generator.answer_judge_calls)
     assert "umfassende" not in answer.answer and "comprehensive help" in answer.answer, answer.answer

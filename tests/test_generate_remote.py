@@ -25,8 +25,8 @@ import rag.factory
 from rag.cli import main
 from rag.errors import InputError, ModelError
 from rag.factory import build_assistant, build_generator
+from rag.focused import READ_SYSTEM
 from rag.generate import LlamaGenerator
-from rag.judge import ANSWER_SYSTEM
 from rag.remote import RemoteGenerator, endpoints, parse_extra, sse_data
 from rag.rewrite import REWRITE_SYSTEM
 from rag.settings import Settings
@@ -237,7 +237,7 @@ def test_the_factory_chooses_the_server_only_when_a_url_is_set(monkeypatch: pyte
 
 def test_every_generation_of_an_answer_reaches_the_server(serve_fake: Callable[..., FakeServer], ingested: Store,
                                                           settings: Settings, embedder: FakeEmbedder) -> None:
-    """Draft, answer judge and rewrite through the server give what the same fake gives in-process."""
+    """Draft, focused read and rewrite through the server give what the same fake gives in-process."""
     fake = serve_fake(ScriptedGenerator(helping, judge=yes, rewrite=lambda q, prev, ans: "Where did Putin help?"))
     s = settings.with_overrides(refuse_below=0.0, llm_url=fake.url)
     remote = build_assistant(s, embedder=embedder, generator=build_generator(s))
@@ -249,10 +249,10 @@ def test_every_generation_of_an_answer_reaches_the_server(serve_fake: Callable[.
     follow = remote.ask("Where did he do that?", [Turn(QUESTION, first.answer)])
     assert follow.standalone_question == "Where did Putin help?"
     prompts = fake.system_prompts()
-    assert ANSWER_SYSTEM in prompts, "the answer judge"
+    assert READ_SYSTEM in prompts, "the focused read"
     assert REWRITE_SYSTEM in prompts, "the follow-up rewrite"
     assert any(p.startswith("Use the following pieces of context") for p in prompts), "the draft"
-    assert fake.model.answer_judge_calls and fake.model.rewrite_calls == [
+    assert fake.model.read_calls and fake.model.rewrite_calls == [
         ("Where did he do that?", QUESTION, re.sub(r"\s*\[\d+\]", "", first.answer))]
     assert first.timings.prompt_tokens == 321, "the server's usage becomes the answer's token counts"
 

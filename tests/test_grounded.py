@@ -110,12 +110,12 @@ def test_other_articles_stating_the_same_claim_are_cited_too() -> None:
         return n != 4
 
     ev = evidence(*passages)
-    g, _, _ = grounded(GroundedChecker(judge=judge, corroborate=2), "Putin promised military help.", (1,), ev,
-                       "What did Putin promise?")
+    checker = GroundedChecker(judge=judge, corroborate=2, checks="+answer_judge")
+    g, _, _ = grounded(checker, "Putin promised military help.", (1,), ev, "What did Putin promise?")
     assert [e.n for e, _ in g.quotes()] == [1, 3]
     assert asked == [1, 3, 4], "article 000's second passage is not asked about"
-    g, _, _ = grounded(GroundedChecker(judge=judge, corroborate=0), "Putin promised military help.", (1,), ev,
-                       "What did Putin promise?")
+    checker = GroundedChecker(judge=judge, corroborate=0, checks="+answer_judge")
+    g, _, _ = grounded(checker, "Putin promised military help.", (1,), ev, "What did Putin promise?")
     assert [e.n for e, _ in g.quotes()] == [1]
 
 
@@ -124,9 +124,9 @@ def test_a_name_may_stand_anywhere_in_the_passage() -> None:
     g, answers, _ = grounded(GroundedChecker(), "Peter Stöger offered the referee his glasses.", (1,), ev,
                              "Who offered the referee his glasses?")
     assert g.evidence is not None and answers
-    g, _, _ = grounded(GroundedChecker(judge=lambda q, a, source: "Gruber" in source),
-                       "Peter Gruber offered the referee his glasses.", (1,), ev, "Who offered him his glasses?")
-    assert g.evidence is None and g.reason == "answer_judge said no", "a name in no source is the judge's to refuse"
+    g, _, _ = grounded(GroundedChecker(read=lambda q, source, lang: "Stöger." if "Stöger" in source else ""),
+                       "Gruber offered the referee his glasses.", (1,), ev, "Who offered him his glasses?")
+    assert g.evidence is None and g.reason == "focused_read said no", "a name in no source: the read names another"
 
 
 def test_the_judge_reads_the_quote_after_the_sentence_before_and_can_refuse() -> None:
@@ -137,7 +137,8 @@ def test_the_judge_reads_the_quote_after_the_sentence_before_and_can_refuse() ->
         return False
 
     ev = evidence(passage(1, OTHER, VOTE))
-    g, answers, _ = grounded(GroundedChecker(judge=judge), "He got 80.1 percent.", (1,), ev, "What share?")
+    g, answers, _ = grounded(GroundedChecker(judge=judge, checks="+answer_judge"), "He got 80.1 percent.", (1,), ev,
+                             "What share?")
     assert g.evidence is None and g.reason == "answer_judge said no" and not answers
     assert seen == [("What share?", "He got 80.1 percent.", f"{OTHER} {VOTE}")]
     g, _, _ = grounded(GroundedChecker(judge=judge, checks="-answer_judge"), "He got 80.1 percent.", (1,), ev,
@@ -303,7 +304,14 @@ def test_a_rejected_quote_gives_way_to_the_next_passage_that_grounds_the_claim()
         seen.append(source)
         return "militärische" in source
 
-    g, answers, _ = grounded(GroundedChecker(judge=judge), "Putin promised military help.", (),
-                             evidence(vague, military), "What did Putin promise Lukashenko?")
+    g, answers, _ = grounded(GroundedChecker(judge=judge, checks="+answer_judge"), "Putin promised military help.",
+                             (), evidence(vague, military), "What did Putin promise Lukashenko?")
     assert g.evidence is not None and g.evidence.n == 2 and answers
     assert len(seen) == 2
+
+    def read(q: str, source: str, lang: str) -> str:
+        return "Military help." if "militärische" in source else "Full assistance."
+
+    g, answers, _ = grounded(GroundedChecker(read=read), "Putin promised military help.", (),
+                             evidence(vague, military), "What did Putin promise Lukashenko?")
+    assert g.evidence is not None and g.evidence.n == 2 and answers, "the same with the focused read"

@@ -214,14 +214,14 @@ def test_empty_index_refuses_without_generating(ingested: Store, embedder: FakeE
 
 def test_llm_judge_saying_no_turns_a_copied_source_into_a_refusal(make_assistant: MakeAssistant) -> None:
     gen = ScriptedGenerator(echo_matching(VOTE), judge=lambda claim, passage: False)
-    ans = make_assistant(gen).ask(DE_QUESTION)
+    ans = make_assistant(gen, checks="+answer_judge").ask(DE_QUESTION)
     assert gen.answer_judge_calls, "the judge was never asked"
     assert_closest_refusal(ans, "de")
 
 
 def test_llm_judge_saying_yes_keeps_the_copied_source_and_reads_the_quote(make_assistant: MakeAssistant) -> None:
     gen = ScriptedGenerator(echo_matching(VOTE), judge=lambda claim, passage: True)
-    ans = make_assistant(gen).ask(DE_QUESTION)
+    ans = make_assistant(gen, checks="+answer_judge").ask(DE_QUESTION)
     assert not ans.refused and ans.citations
     question, answer, judged = gen.answer_judge_calls[0]
     assert question == DE_QUESTION and answer == ans.sentences[0].text
@@ -232,9 +232,17 @@ def test_llm_judge_saying_yes_keeps_the_copied_source_and_reads_the_quote(make_a
 
 
 def test_no_llm_judge_when_it_is_switched_off(make_assistant: MakeAssistant) -> None:
+    gen = ScriptedGenerator(echo_matching(VOTE), judge=lambda claim, passage: False,
+                            read=lambda question, source: "Das weiß ich nicht.")
+    ans = make_assistant(gen, llm_judge=False, checks="+answer_judge").ask(DE_QUESTION)
+    assert gen.answer_judge_calls == [] and gen.read_calls == [] and not ans.refused
+
+
+def test_the_yes_no_judge_is_off_unless_named(make_assistant: MakeAssistant) -> None:
+    """With the focused read on, the judge lowered correctness on all three sets (session 19), so it went."""
     gen = ScriptedGenerator(echo_matching(VOTE), judge=lambda claim, passage: False)
-    ans = make_assistant(gen, llm_judge=False).ask(DE_QUESTION)
-    assert gen.answer_judge_calls == [] and not ans.refused
+    ans = make_assistant(gen).ask(DE_QUESTION)
+    assert gen.answer_judge_calls == [] and gen.read_calls and not ans.refused
 
 
 def test_answer_keeps_at_most_max_sentences(make_assistant: MakeAssistant) -> None:
@@ -282,7 +290,7 @@ def test_verify_setting_off_shows_the_draft_citations(make_assistant: MakeAssist
     gen = ScriptedGenerator(_wrong_number)
     ans = make_assistant(gen, verify=False).ask(DE_QUESTION)
     assert not ans.verified and "85" in ans.answer and ans.citations
-    assert ans.to_json()["verified"] is False and gen.answer_judge_calls == []
+    assert ans.to_json()["verified"] is False and gen.answer_judge_calls == gen.read_calls == []
 
 
 def test_check_costs_are_recorded(make_assistant: MakeAssistant) -> None:
@@ -292,9 +300,9 @@ def test_check_costs_are_recorded(make_assistant: MakeAssistant) -> None:
     checks = ans.timings.checks
     names = [c.name for c in enabled()]
     assert set(checks) == {f"{n}_{x}" for n in names for x in ("s", "calls")} | {"llm_judge_s", "llm_judge_calls"}
-    assert checks["llm_judge_calls"] == checks["answer_judge_calls"] == len(gen.answer_judge_calls) >= 1
+    assert checks["llm_judge_calls"] == checks["focused_read_calls"] >= len(gen.read_calls) >= 1
     assert ans.timings.verify_s is not None
-    assert ans.timings.verify_s >= sum(checks[f"{n}_s"] for n in names if n != "answer_judge") * 0.99
+    assert ans.timings.verify_s >= sum(checks[f"{n}_s"] for n in names if n != "focused_read") * 0.99
 
 
 # ---------------------------------------------------------------- follow-up questions
@@ -319,7 +327,7 @@ def test_a_rewritten_follow_up_is_checked_against_the_rewrite(make_assistant: Ma
     history = [Turn("Wer gewann die Wahl in Belarus?", "Lukaschenko [1].")]
     _, _, ans = run(make_assistant(gen), "Und mit wie viel Prozent?", history)
     assert not ans.refused and "80,1" in ans.answer
-    assert {q for q, _, _ in gen.answer_judge_calls} == {DE_QUESTION}
+    assert {q for q, _ in gen.read_calls} == {DE_QUESTION}
 
 
 def test_a_rewrite_that_is_no_question_falls_back_to_the_previous_turn(make_assistant: MakeAssistant) -> None:

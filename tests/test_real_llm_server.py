@@ -99,7 +99,7 @@ def test_an_answer_is_generated_by_the_llm_server(llm_server: str) -> None:
     assert not answer.refused, answer.draft
     assert HELP.search(answer.answer), answer.answer
     assert answer.citations and all(c.quote in c.passage for c in answer.citations)
-    assert answer.timings.checks.get("answer_judge_calls", 0) >= 1, "the answer judge ran (through the server)"
+    assert answer.timings.checks.get("focused_read_calls", 0) >= 1, "the focused read ran (through the server)"
     assert assistant.rewriter is not None and getattr(assistant.rewriter, "generator", None) is assistant.generator
     follow = assistant.ask("Where did they meet?", [Turn("What did Putin promise Lukashenko?", answer.answer)])
     assert follow.answer and follow.timings.rewrite_s is not None, "the follow-up went through the rewrite"
