@@ -7,7 +7,8 @@ and ``sentence_vectors[sid]`` as they did when everything was one in-memory list
 belong to the snapshot: a later generation may number the same passage differently.
 
 Nothing is read in full at load: documents and passages come from SQLite when asked for (a
-few hundred per question; small caches keep the recent ones), vectors stay memory-mapped, the
+few hundred per question; small caches keep the recent ones), vectors stay in their files (passage
+codes mapped by FAISS, sentence rows read when asked for, see ``rag.rowfile``), the
 lexical index is the segments' FTS5 tables. Loading reads ids, row ranges and lengths only.
 """
 
@@ -218,7 +219,7 @@ class SentenceIds(Sequence[tuple[int, ...]]):
 
 
 class SentenceVectors:
-    """The live sentence vectors as one float32 matrix, read from the segments' float16 maps."""
+    """The live sentence vectors as one float32 matrix, read from the segments' float16 files."""
 
     def __init__(self, layout: Layout, dimension: int) -> None:
         self.layout = layout
@@ -245,7 +246,7 @@ class SentenceVectors:
         ids = np.where(ids < 0, ids + len(self), ids)
         out = np.empty((len(ids), self.shape[1]), np.float32)
         for seg, at, local in self.layout.split(ids, self.layout.sentence_base, self.layout.sentence_rows):
-            out[at] = self.layout.segments[seg].sentences[local]
+            out[at] = self.layout.segments[seg].sentences.take(local)
         return out
 
     def __iter__(self) -> Iterator[np.ndarray]:

@@ -569,10 +569,7 @@ def _merged(members: list[tuple[Segment, SegmentRef]]) -> segment.Streams:
         for seg, ref in members:
             ids = rows(seg, ref, True)
             for a in range(0, len(ids), segment.BLOCK):
-                block = ids[a:a + segment.BLOCK]
-                yield np.asarray(seg.sentences[block])
-                if len(block):  # copied (the writer holds the block now): the old pages may leave RSS
-                    segment.release_pages(seg.sentences, int(block[0]), int(block[-1]) + 1)
+                yield seg.sentences.take(ids[a:a + segment.BLOCK])
 
     return articles(), passage_blocks(), sentence_blocks()
 

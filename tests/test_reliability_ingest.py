@@ -455,11 +455,13 @@ def test_an_update_neither_copies_nor_reads_the_previous_generation(
     assert_vectors_match_texts(store.load(), embedder)
 
 
-def test_a_merge_releases_the_old_sentence_pages_it_copied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A merge copies old segments' memory-mapped sentence rows into the new segment; the pages it
-    read are let go block by block (``segment.release_pages``), so the merged rows are not resident
-    twice."""
-    from rag import compaction, segment
+def test_a_merge_reads_the_old_sentence_rows_without_mapping_them(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A merge copies old segments' sentence rows into the new segment through ``RowFile`` reads, so
+    no page of a ``sentences.npy`` is mapped into the writer (a map kept every page it read resident
+    beside the new file's until it was released)."""
+    from rag import compaction
+    from rag.rowfile import RowFile
 
     store = Store(tmp_path / "index")
     docs = _random_docs(6)
@@ -468,51 +470,27 @@ def test_a_merge_releases_the_old_sentence_pages_it_copied(tmp_path: Path, monke
         Ingestor(store, embedder).ingest_documents(docs[:n])
     before = store.load()
     rows = {seg.ref.name: seg.ref.sentences for seg in before.segments}
-    released: list[tuple[int, int, int]] = []
-    real_release = segment.release_pages
+    maps = Path("/proc/self/maps")
+    taken: list[int] = []
+    real_take = RowFile.take
 
-    def release(array: np.ndarray, start: int, stop: int) -> None:
-        released.append((len(array), start, stop))
-        real_release(array, start, stop)
+    def take(self: RowFile, ids: np.ndarray) -> np.ndarray:
+        taken.append(len(ids))
+        assert not maps.exists() or "sentences.npy" not in maps.read_text()
+        return real_take(self, ids)
 
     monkeypatch.setattr(compaction, "plan", lambda sizes: [compaction.Group(tuple(range(len(sizes))), True)])
-    monkeypatch.setattr(segment, "release_pages", release)
+    monkeypatch.setattr(RowFile, "take", take)
     Ingestor(store, embedder).ingest_documents(docs[:4])
     monkeypatch.undo()
     after = store.load()
     assert len(after.segments) == 1
     merged = [*rows.values(), len(after.sentence_vectors) - sum(rows.values())]  # the three old, the new one
-    assert sorted(released) == sorted((n, 0, n) for n in merged), "each merged segment's rows, once copied"
+    assert sorted(taken) == sorted(merged), "each merged segment's rows, read once"
     from test_ingest import assert_vectors_match_texts
 
     assert_vectors_match_texts(store.load(), embedder)
-
-
-def test_copied_rows_of_a_memory_mapped_matrix_leave_resident_memory(tmp_path: Path) -> None:
-    from rag.segment import release_pages
-
-    smaps = Path("/proc/self/smaps")
-    if not smaps.exists():
-        pytest.skip("needs /proc/self/smaps (Linux)")
-    path = tmp_path / "vectors.npy"
-    np.save(path, np.ones((4096, 512), np.float32))  # 8 MiB
-
-    def resident_kib() -> int:
-        lines = smaps.read_text().splitlines()
-        for i, line in enumerate(lines):
-            if line.endswith(str(path)):
-                return next(int(x.split()[1]) for x in lines[i + 1:] if x.startswith("Rss:"))
-        raise AssertionError("the mapping is not listed")
-
-    vectors = np.asarray(np.load(path, mmap_mode="r"))
-    assert float(vectors[:, 0].sum()) == 4096  # every page read
-    assert resident_kib() > 7 * 1024
-    release_pages(vectors, 0, 2048)
-    assert resident_kib() <= 4 * 1024 + 4, "the first half left (a kernel mapping 2 MiB folios may drop more)"
-    release_pages(vectors, 2048, 4096)
-    assert resident_kib() < 64
-    assert float(vectors[:, 0].sum()) == 4096, "the rows still read back"
-    release_pages(np.ones((8, 8), np.float32), 0, 8)  # ordinary memory: nothing happens
+    assert not maps.exists() or "sentences.npy" not in maps.read_text()
 
 
 # ---------------------------------------------------------------- progress while reading and chunking

@@ -385,7 +385,7 @@ def test_readers_never_see_half_an_index(tmp_path: Path, seeds_dir: Path) -> Non
         writer.ingest_documents(small if i % 2 == 0 else full)
     stop.set()
     reader.join(10)
-    assert errors == [] and loads[0] > 0
+    assert errors == [] and loads[0] > 0, [repr(e) for e in errors]
 
 
 def test_collection_spares_the_current_generation_and_removes_dead_writers_leftovers(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -43,7 +44,7 @@ def test_round_trip(snapshot: Snapshot, tmp_path: Path) -> None:
     assert len(loaded.documents) == 5 and len(loaded.passages) == snapshot.manifest.passages
     assert loaded.sentence_vectors.dtype == np.float32 and loaded.sentence_vectors.shape[1] == 64
     stored = np.load(segment_dir(store) / "sentences.npy", mmap_mode="r")
-    assert stored.dtype == np.float16 and isinstance(stored, np.memmap), "kept as float16, mapped, not read"
+    assert stored.dtype == np.float16 and stored.shape == (len(loaded.sentence_vectors), 64), "kept as float16"
 
 
 def test_manifest_describes_the_index(snapshot: Snapshot) -> None:
@@ -193,6 +194,18 @@ def test_manifest_that_is_not_an_object(ingested: Store, content: str) -> None:
     (ingested.current_dir() / "manifest.json").write_text(content)
     with pytest.raises(IndexError_):
         ingested.load()
+
+
+def test_sentence_vectors_cut_short_after_a_load_are_an_index_error(ingested: Store) -> None:
+    """A load checks the file's size; rows read later from a file cut short since are the same one line."""
+    snap = ingested.load()
+    path = segment_dir(ingested) / "sentences.npy"
+    last = len(snap.sentence_vectors) - 1
+    os.truncate(path, path.stat().st_size // 2)
+    assert snap.sentence_vectors[[0, 1]].shape == (2, 64)
+    with pytest.raises(IndexError_) as exc:
+        snap.sentence_vectors[[0, last]]
+    assert "rag ingest --rebuild" in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_rebuild_recovers_from_corruption(ingested: Store, seeds_dir: Path) -> None:

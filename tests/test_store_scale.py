@@ -20,6 +20,7 @@ from rag.errors import IndexError_
 from rag.ingest import Ingestor
 from rag.manifest import CHECK_BYTES
 from rag.retrieve import Retriever
+from rag.rowfile import RowFile
 from rag.store import SEGMENTS, Batch, Manifest, Snapshot, Store
 from rag.textnorm import tokens
 from rag.types import Document
@@ -274,7 +275,7 @@ def test_compact_vectors_keep_exact_search_recall(docs: list[Document], tmp_path
                      for i in range(len(snap.sentence_ids[pid]))])
     np.testing.assert_allclose(np.asarray(snap.sentence_vectors), want, atol=1e-3)
     np.testing.assert_allclose(snap.sentence_vectors @ queries[0], want @ queries[0], atol=5e-3)
-    assert isinstance(snap.segments[0].sentences, np.memmap), "sentence vectors are mapped, not read"
+    assert isinstance(snap.segments[0].sentences, RowFile), "sentence rows are read when asked for, not loaded"
 
 
 def test_a_load_checks_the_ends_and_verify_every_byte(tmp_path: Path, docs: list[Document],

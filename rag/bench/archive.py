@@ -837,8 +837,9 @@ NOTES = [
     "after its imports (the models' figure includes an interpreter already). The file-mapped part is the "
     "index files' pages in the page cache that the process mapped: on this kernel a fault maps a whole "
     "large folio of cached pages, so with the files cached one HNSW search mapped 0.71 GB of passages.faiss "
-    "and 1,000 random sentence rows 1.09 GB of sentences.npy (100k articles); shared and reclaimable, "
-    "but counted in RSS, so it depends on how much of the index the page cache held.",
+    "(100k articles); shared and reclaimable, but counted in RSS, so it depends on how much of the index the "
+    "page cache held. Sentence rows are read with preadv, not mapped (mapped, 1,000 random rows had put "
+    "1.09 GB of sentences.npy in RSS).",
     "Recall@10: the passage index against an exact scan of the same float16 vectors, ties counted as found.",
     "Add/remove one article: Ingestor with a hash stand-in under the index's embedder id, in this process and "
     "as a child process (its wall time, imports included); each makes a new generation.",
