@@ -30,7 +30,7 @@ from rag.attribution import leads
 from rag.checks import STAGES, Check, Claim, Context, Grounding, enabled, run
 from rag.generate import Generator
 from rag.names import name_in, name_words, names
-from rag.prompt import CLOSEST, DONT_KNOW, REFUSAL_MARK, REFUSALS, passage_messages
+from rag.prompt import CLOSEST, REFUSALS, passage_messages, says_nothing
 from rag.retrieve import Retriever
 from rag.textnorm import numbers
 from rag.types import Answer, AnswerSentence, Citation, Document, Evidence, Passage, Sentence, Timings
@@ -245,7 +245,7 @@ class GroundedAnswerer:
         """The checked answer (``verify``) or the draft on trust; ``off`` names checks to leave out (ablation)."""
         refusal = closest(Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone,
                                  draft=raw, verified=verify), evidence, self.retriever.snapshot.documents, lang)
-        if not raw or REFUSAL_MARK.lower() in raw.lower() or DONT_KNOW.search(raw):
+        if says_nothing(raw):
             return refusal
         drafts = split_answer(raw)
         documents = self.retriever.snapshot.documents

@@ -30,6 +30,11 @@ DONT_KNOW = re.compile(r"\b(don't know|do not know|weiß (ich|es) nicht|nicht be
 """How the model says it has no answer under ``PASSAGE_PROMPT``, in English and German."""
 
 
+def says_nothing(reply: str) -> bool:
+    """Whether a reply under ``PASSAGE_PROMPT`` (the draft, or a focused read) gives no answer."""
+    return not reply.strip() or REFUSAL_MARK.lower() in reply.lower() or bool(DONT_KNOW.search(reply))
+
+
 def passage_messages(question: str, evidence: list[Evidence], lang: str) -> list[Message]:
     """The plain "stuff" prompt most RAG tools ship, over whole passages, with the answer's language named.
 

@@ -21,14 +21,16 @@ def new_words(text: str, question: str) -> set[str]:
     asked = set(tokens(question))
     out = set()
     for t in tokens(text):
-        if t in asked or any(same_word(t, q) for q in asked):
+        if any(same_word(t, q) for q in asked):
             continue
         out.add(t)
     return out
 
 
 def same_word(a: str, b: str) -> bool:
-    """Whether two folded tokens are one word with another ending ("pik", "piked")."""
+    """Whether two folded tokens are one word, maybe with another ending ("pik", "piked")."""
+    if a == b:
+        return True
     short, long = sorted((a, b), key=len)
     return len(short) >= _STEM and len(long) - len(short) <= _ENDING and long.startswith(short)
 

@@ -21,8 +21,12 @@ def answer_judge(claim: Claim, grounding: Grounding, ctx: Context) -> bool:
     """
     if ctx.judge is None or grounding.evidence is None or grounding.quote is None:
         return True
-    parts = [judged_text(dataclasses.replace(e, sentence=quote)) for e, quote in grounding.quotes()]
-    return ctx.judge(ctx.question, claim.text, " ... ".join(parts))
+    return ctx.judge(ctx.question, claim.text, quoted_source(grounding))
+
+
+def quoted_source(grounding: Grounding) -> str:
+    """What a model check reads of a grounding: each quote after the sentence before it, joined."""
+    return " ... ".join(judged_text(dataclasses.replace(e, sentence=quote)) for e, quote in grounding.quotes())
 
 
 def judged_text(e: Evidence) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from rag.checks import Claim, Context, Grounding, check
-from rag.checks.answer_judge import judged_text
+from rag.checks.answer_judge import quoted_source
 from rag.focused import agrees
 
 
@@ -20,5 +18,4 @@ def focused_read(claim: Claim, grounding: Grounding, ctx: Context) -> bool:
     """
     if ctx.read is None or grounding.evidence is None or grounding.quote is None:
         return True
-    parts = [judged_text(dataclasses.replace(e, sentence=quote)) for e, quote in grounding.quotes()]
-    return agrees(claim.text, ctx.read(ctx.question, " ... ".join(parts), ctx.lang), ctx.question)
+    return agrees(claim.text, ctx.read(ctx.question, quoted_source(grounding), ctx.lang), ctx.question)
