@@ -144,12 +144,30 @@ class _CharTokenizer:
 def test_a_text_gets_the_same_vector_alone_and_among_others(model_dir: Path) -> None:
     """Runs never batch texts: under one quantization scale per tensor a vector would depend on its neighbours."""
     embedder = OnnxEmbedder(model_dir, lambda: model_dir / MODEL_FILE, "fake", dimension=2)
-    session = _BatchScaledSession()
-    embedder._session, embedder._tokenizer = session, _CharTokenizer()  # type: ignore[assignment]
+    session, side = _BatchScaledSession(), [_BatchScaledSession(), _BatchScaledSession()]
+    embedder._session, embedder._side, embedder._tokenizer = session, side, _CharTokenizer()  # type: ignore[assignment]
     alone = embedder.embed_documents(["Minsk"])[0]
     among = embedder.embed_documents(["a", "Minsk", "\u00ff" * 40])
     assert np.array_equal(alone, among[1])
-    assert all(shape[0] == 1 for shape in session.shapes), session.shapes
+    assert all(shape[0] == 1 for s in (session, *side) for shape in s.shapes), session.shapes
+
+
+def test_many_texts_run_side_by_side_on_one_thread_sessions_in_their_order(model_dir: Path) -> None:
+    """Two one-thread sessions embed twice as many short texts as one two-thread session; a query keeps the latter."""
+    embedder = OnnxEmbedder(model_dir, lambda: model_dir / MODEL_FILE, "fake", threads=2, dimension=2)
+    opened: list[int] = []
+
+    def open_(threads: int) -> _BatchScaledSession:
+        opened.append(threads)
+        return _BatchScaledSession()
+
+    embedder._open, embedder._tokenizer = open_, _CharTokenizer()  # type: ignore[method-assign,assignment]
+    texts = [chr(65 + i) * (i + 1) for i in range(7)]
+    together = embedder.embed_documents(texts)
+    assert opened == [1, 1] and all(len(s.shapes) in (3, 4) for s in embedder._side)
+    alone = np.stack([embedder.embed_documents([t])[0] for t in texts])
+    assert opened == [1, 1, 2], "one text runs on the session of two threads"
+    assert np.array_equal(together, alone), "each vector in its text's row"
 
 
 @pytest.mark.real
@@ -250,3 +268,22 @@ def test_the_real_int8_vector_of_a_text_does_not_depend_on_its_neighbours() -> N
         pytest.skip(f"real embedder missing: {exc}")
     among = embedder.embed_documents(texts)
     assert float(alone @ among[0]) > 0.99999
+
+
+@pytest.mark.real
+def test_the_real_vectors_are_the_same_bytes_side_by_side_and_on_one_session() -> None:
+    """Ingest runs texts on one-thread sessions side by side; the index's vectors must not change for it."""
+    from dataclasses import replace
+
+    from rag.errors import RagError
+
+    texts = [f"Satz {i}: Die Proteste in Minsk dauerten an, {i * 7} Menschen wurden festgenommen." for i in range(9)]
+    one = build_embedder(replace(Settings.from_env(), threads=2))
+    try:
+        alone = np.stack([one.embed_documents([t])[0] for t in texts])
+    except RagError as exc:
+        pytest.skip(f"real embedder missing: {exc}")
+    assert isinstance(one, OnnxEmbedder) and not one._side
+    together = one.embed_documents(texts)
+    assert len(one._side) == 2, "many texts ran on the one-thread sessions"
+    assert np.array_equal(alone, together)
