@@ -144,12 +144,17 @@ class _CharTokenizer:
 def test_a_text_gets_the_same_vector_alone_and_among_others(model_dir: Path) -> None:
     """Runs never batch texts: under one quantization scale per tensor a vector would depend on its neighbours."""
     embedder = OnnxEmbedder(model_dir, lambda: model_dir / MODEL_FILE, "fake", dimension=2)
-    session, side = _BatchScaledSession(), [_BatchScaledSession(), _BatchScaledSession()]
-    embedder._session, embedder._side, embedder._tokenizer = session, side, _CharTokenizer()  # type: ignore[assignment]
+    opened: list[_BatchScaledSession] = []
+
+    def open_(threads: int) -> _BatchScaledSession:
+        opened.append(_BatchScaledSession())
+        return opened[-1]
+
+    embedder._open, embedder._tokenizer = open_, _CharTokenizer()  # type: ignore[method-assign,assignment]
     alone = embedder.embed_documents(["Minsk"])[0]
     among = embedder.embed_documents(["a", "Minsk", "\u00ff" * 40])
-    assert np.array_equal(alone, among[1])
-    assert all(shape[0] == 1 for s in (session, *side) for shape in s.shapes), session.shapes
+    assert np.array_equal(alone, among[1]) and len(opened) == 3
+    assert all(shape[0] == 1 for s in opened for shape in s.shapes), [s.shapes for s in opened]
 
 
 def test_many_texts_run_side_by_side_on_one_thread_sessions_in_their_order(model_dir: Path) -> None:
@@ -168,6 +173,7 @@ def test_many_texts_run_side_by_side_on_one_thread_sessions_in_their_order(model
     alone = np.stack([embedder.embed_documents([t])[0] for t in texts])
     assert opened == [1, 1, 2], "one text runs on the session of two threads"
     assert np.array_equal(together, alone), "each vector in its text's row"
+    assert not embedder._side, "a query lets the one-thread sessions go"
 
 
 @pytest.mark.real
@@ -287,3 +293,5 @@ def test_the_real_vectors_are_the_same_bytes_side_by_side_and_on_one_session() -
     together = one.embed_documents(texts)
     assert len(one._side) == 2, "many texts ran on the one-thread sessions"
     assert np.array_equal(alone, together)
+    one.embed_queries(["Wer hat gewonnen?"])
+    assert not one._side
