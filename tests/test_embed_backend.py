@@ -158,7 +158,7 @@ def test_a_text_gets_the_same_vector_alone_and_among_others(model_dir: Path) -> 
 
 
 def test_many_texts_run_side_by_side_on_one_thread_sessions_in_their_order(model_dir: Path) -> None:
-    """Two one-thread sessions embed twice as many short texts as one two-thread session; a query keeps the latter."""
+    """Many texts are shared among one-thread sessions and come back in order; a query keeps the two-thread one."""
     embedder = OnnxEmbedder(model_dir, lambda: model_dir / MODEL_FILE, "fake", threads=2, dimension=2)
     opened: list[int] = []
 
