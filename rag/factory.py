@@ -58,7 +58,7 @@ def build_generator(settings: Settings) -> Generator:
         from rag.remote import RemoteGenerator, parse_extra
 
         return RemoteGenerator(settings.llm_url, settings.llm_model, settings.llm_key, parse_extra(settings.llm_extra))
-    return LlamaGenerator(resolve_llm(settings), settings.threads, settings.n_ctx)
+    return LlamaGenerator(resolve_llm(settings), settings.threads, settings.n_ctx, mmap=settings.llm_mmap)
 
 
 def build_store(settings: Settings) -> IndexStore:

@@ -88,8 +88,9 @@ class LlamaGenerator:
     """
 
     def __init__(self, path: Path, threads: int = 2, n_ctx: int = 2048, seed: int = 0,
-                 cache_slots: int = 4) -> None:
+                 cache_slots: int = 4, mmap: bool = False) -> None:
         self.path = path
+        self.mmap = mmap
         self.cache_slots = cache_slots
         self.threads = threads
         self.n_ctx = n_ctx
@@ -113,6 +114,7 @@ class LlamaGenerator:
             llm = Llama(
                 model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                 n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False,
+                use_mmap=self.mmap,
             )
             llm.set_cache(prefix_cache(LlamaRAMCache, self.cache_slots))
             self._llm = llm

@@ -37,6 +37,10 @@ class Settings:
     max_sentences: int = 3
     """Checked answer sentences kept."""
     n_ctx: int = 2048
+    llm_mmap: bool = False
+    """Map the GGUF file instead of reading it. llama.cpp repacks the Q4_K weights into anonymous memory
+    either way, so a mapped file stays in RSS beside its repacked copy: 1.84 GB against 1.24 GB read
+    (Qwen2.5-Coder-1.5B, 2 cores, same tokens); mapping loads 0.5 s sooner."""
     chunk_chars: int = 500
     refuse_below: float = 0.30
     corroborate: int = 1
@@ -105,7 +109,7 @@ class Settings:
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "passages", "max_tokens", "n_ctx", "chunk_chars", "embed_batch", "max_sentences", "corroborate"}
 _FLOATS = {"judge_threshold", "temperature", "refuse_below", "ui_timeout_s"}
-_BOOLS = {"verify", "llm_judge", "rewrite"}
+_BOOLS = {"verify", "llm_judge", "rewrite", "llm_mmap"}
 
 
 def _convert(name: str, raw: str) -> object:

@@ -232,7 +232,11 @@ def test_the_factory_chooses_the_server_only_when_a_url_is_set(monkeypatch: pyte
                                                   {"repeat_penalty": 1.0})
     assert "secret" not in repr(s)
     monkeypatch.setattr(rag.factory, "resolve_llm", lambda settings: tmp_path / "model.gguf")
-    assert isinstance(build_generator(Settings(home=tmp_path)), LlamaGenerator), "the local model stays the default"
+    local = build_generator(Settings(home=tmp_path))
+    assert isinstance(local, LlamaGenerator), "the local model stays the default"
+    assert local.mmap is False
+    mapped = build_generator(Settings.from_env({"RAG_HOME": str(tmp_path), "RAG_LLM_MMAP": "1"}))
+    assert isinstance(mapped, LlamaGenerator) and mapped.mmap is True
 
 
 def test_every_generation_of_an_answer_reaches_the_server(serve_fake: Callable[..., FakeServer], ingested: Store,

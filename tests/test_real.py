@@ -146,3 +146,12 @@ def test_the_judges_p_yes_agrees_with_its_greedy_reply(assistant):
     wrong = yes_score(assistant.generator, ANSWER_SYSTEM, f"Question: {cases[2][0]}\nSource: {source}\n"
                       f"Answer: {cases[2][1]}\nDoes the source give this answer to the question? Reply yes or no.")
     assert right > wrong
+
+
+def test_the_llm_is_read_into_memory_not_left_mapped(assistant):
+    """Mapped, the GGUF stayed in RSS beside llama.cpp's repacked copy of its weights (0.6 GB more)."""
+    list(assistant.generator.stream([{"role": "user", "content": "Hi"}], max_tokens=1))
+    gguf = str(assistant.generator.path)
+    with open("/proc/self/maps") as maps:
+        mapped = [line for line in maps if line.rstrip().endswith(gguf)]
+    assert mapped == []

@@ -40,6 +40,8 @@ def test_override_beats_env() -> None:
     ({"RAG_LLM_PATH": "~/m.gguf"}, "llm_path", Path("~/m.gguf").expanduser()),
     ({"RAG_INDEX_DIR": "/srv/idx"}, "index_dir", Path("/srv/idx")),
     ({"RAG_PASSAGES": ""}, "passages", Settings().passages),
+    ({"RAG_LLM_MMAP": "on"}, "llm_mmap", True),
+    ({}, "llm_mmap", False),
 ])
 def test_env_conversion(env: dict[str, str], field: str, value: object) -> None:
     assert getattr(Settings.from_env(env), field) == value
