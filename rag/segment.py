@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.index import FaissIndex
+from embeddings.index import EF_SEARCH, FaissIndex
 from rag import lexical
 from rag.errors import IndexError_, printable
 from rag.manifest import FileCheck, SegmentRef
@@ -240,6 +240,8 @@ class Segment:
             raise ValueError(f"segment {ref.name} lacks articles its manifest entry removes")
         index = FaissIndex.load(folder / "passages.faiss", mmap=True)
         index.check()
+        if index.ef_search is not None:
+            index.ef_search = EF_SEARCH
         if index.size != ref.passages or index.dimension != dimension:
             raise ValueError(f"{ref.name}/passages.faiss holds {index.size} vectors of {index.dimension} dimensions")
         sentences = RowFile(folder / "sentences.npy")

@@ -290,3 +290,22 @@ def test_stale_temp_folders_are_collected(ingested: Store, snapshot: Snapshot) -
     shutil.rmtree(ingested.current_dir())  # a vanished generation is reported, not crashed on
     with pytest.raises(IndexError_, match="corrupt"):
         ingested.load()
+
+
+def test_a_loaded_hnsw_segment_searches_with_todays_ef_search(seeds_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """An index written with another efSearch (96 before session 21) searches with ``EF_SEARCH`` once loaded."""
+    from embeddings import index as index_mod
+    from rag import segment
+
+    real = FaissIndex.compact
+    monkeypatch.setattr(segment.FaissIndex, "compact",
+                        lambda n, dim: real(n, dim, flat_max=0, ef_search=40))
+    store = Store(tmp_path / "idx")
+    Ingestor(store, FakeEmbedder()).ingest([seeds_dir])
+    monkeypatch.undo()
+    seg = store.load().layout.segments[0]
+    assert seg.index.kind == "hnsw"
+    saved = FaissIndex.load(seg.folder / "passages.faiss")
+    assert saved.ef_search == 40
+    assert seg.index.ef_search == index_mod.EF_SEARCH != 40
