@@ -26,6 +26,7 @@ upload would keep them for good.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -55,6 +56,21 @@ def max_length(model_dir: Path, default: int = 2048) -> int:
     if not path.is_file():
         return default
     return int(json.loads(path.read_text()).get("max_seq_length") or default)
+
+
+def give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc ``malloc_trim``; elsewhere nothing).
+
+    Two one-thread sessions let go after an ingest left their memory in glibc's free lists, where
+    it still counted in RSS: the embedder held 0.60 to 0.71 GB after the next query without the
+    trim, 0.42 GB with it (0.50 GB before the ingest).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(name).malloc_trim(0)
 
 
 class OnnxEmbedder:
@@ -99,7 +115,9 @@ class OnnxEmbedder:
     def _sessions(self, count: int) -> list[Any]:
         """The sessions ``count`` texts run on: the one of ``threads`` threads, or as many of one thread each."""
         if self.threads < 2 or count < self.threads:
-            self._side = []
+            if self._side:
+                self._side = []
+                give_back_freed_memory()
             return [self._session_()]
         while len(self._side) < self.threads:
             self._side.append(self._open(1))

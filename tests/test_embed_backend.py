@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from embeddings import onnx_embedder
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.onnx_embedder import OnnxEmbedder, read_prompts
 from embeddings.onnx_export import (
@@ -157,7 +158,8 @@ def test_a_text_gets_the_same_vector_alone_and_among_others(model_dir: Path) -> 
     assert all(shape[0] == 1 for s in opened for shape in s.shapes), [s.shapes for s in opened]
 
 
-def test_many_texts_run_side_by_side_on_one_thread_sessions_in_their_order(model_dir: Path) -> None:
+def test_many_texts_run_side_by_side_on_one_thread_sessions_in_their_order(model_dir: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Many texts are shared among one-thread sessions and come back in order; a query keeps the two-thread one."""
     embedder = OnnxEmbedder(model_dir, lambda: model_dir / MODEL_FILE, "fake", threads=2, dimension=2)
     opened: list[int] = []
@@ -166,14 +168,18 @@ def test_many_texts_run_side_by_side_on_one_thread_sessions_in_their_order(model
         opened.append(threads)
         return _BatchScaledSession()
 
+    trims: list[int] = []
+    monkeypatch.setattr(onnx_embedder, "give_back_freed_memory", lambda: trims.append(len(embedder._side)))
     embedder._open, embedder._tokenizer = open_, _CharTokenizer()  # type: ignore[method-assign,assignment]
     texts = [chr(65 + i) * (i + 1) for i in range(7)]
     together = embedder.embed_documents(texts)
     assert opened == [1, 1] and all(len(s.shapes) in (3, 4) for s in embedder._side)
+    assert trims == [], "nothing let go yet"
     alone = np.stack([embedder.embed_documents([t])[0] for t in texts])
     assert opened == [1, 1, 2], "one text runs on the session of two threads"
     assert np.array_equal(together, alone), "each vector in its text's row"
     assert not embedder._side, "a query lets the one-thread sessions go"
+    assert trims == [0], "and gives their freed memory back, once"
 
 
 @pytest.mark.real
