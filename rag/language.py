@@ -20,6 +20,13 @@ MONTH_NAMES = {
            "November", "Dezember"),
 }
 """Month names in calendar order, per language: for reading dates and for writing them."""
+WEEKDAY_NAMES = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
+}
+"""Weekday names from Monday, per language (German "Sonnabend" and "Jänner" are in ``CALENDAR_ALIASES``)."""
+CALENDAR_ALIASES = {"Sonnabend": "Samstag", "Jänner": "Januar"}
+"""German calendar words that stand for another one: the northern Saturday, the Austrian January."""
 MONTHS = ("January|February|March|April|May|June|July|August|September|October|November|December|"
           "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
 """English and German month names as a regex alternation, for telling dates from other numbers."""

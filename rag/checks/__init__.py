@@ -124,6 +124,7 @@ def load() -> None:
     from rag.checks import (
         adds_to_question,
         answer_judge,
+        calendar_words,
         fact_kind,
         focused_read,
         foreign_words,
@@ -131,4 +132,5 @@ def load() -> None:
         numbers_in_quote,
     )
 
-    del adds_to_question, answer_judge, fact_kind, focused_read, foreign_words, lead_in, numbers_in_quote
+    del (adds_to_question, answer_judge, calendar_words, fact_kind, focused_read, foreign_words, lead_in,
+         numbers_in_quote)
