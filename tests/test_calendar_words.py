@@ -10,10 +10,11 @@ from rag.checks.calendar_words import calendar_words
 
 @pytest.mark.parametrize(("text", "english"), [
     ("Mishustin was to visit Belarus on Donnerstag [1].", "Mishustin was to visit Belarus on Thursday [1]."),
-    ("The protests went on since Sonntag, a Samstag before.", "The protests went on since Sunday, a Saturday before."),
+    ("Protests since Sonntag, until Samstag 12 May.", "Protests since Sunday, until Saturday 12 May."),
     ("It was held in März 2021 and on 14. Oktober [1].", "It was held in March 2021 and on 14. October [1]."),
     ("The Jänner 2015 report (Sonnabend)", "The January 2015 report (Saturday)"),
-    ("between Montag and Mittwoch", "between Monday and Wednesday"),
+    ("between März and Mai", "between March and May"),
+    ("every Montag and on Mittwoch", "every Monday and on Wednesday"),
     ("Mai 2020", "May 2020"),
 ])
 def test_a_german_name_in_a_dates_place_is_put_into_english(text: str, english: str) -> None:
@@ -26,6 +27,8 @@ def test_a_german_name_in_a_dates_place_is_put_into_english(text: str, english: 
     "The Freitag-Verlag printed it.",
     "It happened on Montagabend.",
     "The vote was on 9 August 2020.",
+    "It was a statement by Freitag and Montag [1].",
+    "Merkel met Sonntag, the mayor.",
 ])
 def test_names_and_compounds_stay(text: str) -> None:
     assert calendar_words(text, Context("q", "en", [])) == text
