@@ -79,6 +79,8 @@ MODELS_RSS_BYTES = 1.77e9
 """RSS of the app with both models loaded (int8 ONNX embedder, 1.5B GGUF read, not mapped) and a small index:
 session 21's ``rag bench``, "RSS after loading models" (2.39e9 while the GGUF was mapped).
 ``rag bench`` uses its own measurement instead."""
+MODELS_RSS = (MODELS_RSS_BYTES, "session 21 bench")
+"""The models' RSS an estimate adds, and where it was measured."""
 VECTORS_NOTE = ("vectors are synthetic (real sentence embeddings plus noise), not embedded: the write "
                 "is the store's throughput, not the embedder's")
 
@@ -667,7 +669,7 @@ def _measure(root: Path, source: str, build: Build | None, asked: Queries,
 
 def synthetic_archive(pool: Pool, articles: int, workdir: Path, pool_note: str = "", queries: int = QUERIES,
                       seed: int = 0, log: Callable[[str], None] | None = None,
-                      models_rss: tuple[float, str] = (MODELS_RSS_BYTES, "session 21 bench")) -> ArchiveResult:
+                      models_rss: tuple[float, str] = MODELS_RSS) -> ArchiveResult:
     """Write ``articles`` synthetic articles into ``workdir`` and measure them (see the module docstring)."""
     say = log or _log
     corpus, asked = split_pool(pool, queries, seed)
@@ -684,7 +686,7 @@ def synthetic_archive(pool: Pool, articles: int, workdir: Path, pool_note: str =
 
 def existing_archive(index: Path, workdir: Path, queries: int = QUERIES, seed: int = 0,
                      log: Callable[[str], None] | None = None,
-                     models_rss: tuple[float, str] = (MODELS_RSS_BYTES, "session 21 bench")) -> ArchiveResult:
+                     models_rss: tuple[float, str] = MODELS_RSS) -> ArchiveResult:
     """Measure the index at ``index`` through a copy in ``workdir`` (segment files hard-linked)."""
     say = log or _log
     root = workdir / "index"
@@ -864,7 +866,7 @@ def article_counts(raw: str) -> tuple[int, ...]:
 
 def run_all(pool: Pool | None, pool_note: str, sizes: Sequence[int], index: Path | None, queries: int,
             log: Callable[[str], None], workdir: Path | None = None,
-            models_rss: tuple[float, str] = (MODELS_RSS_BYTES, "session 21 bench")) -> list[dict[str, Any]]:
+            models_rss: tuple[float, str] = MODELS_RSS) -> list[dict[str, Any]]:
     """Every synthetic size, then the existing index, each in a fresh folder removed afterwards."""
     out = []
     base = workdir or Path(tempfile.gettempdir())
