@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -24,6 +24,14 @@ class Embedder(Protocol):
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class PassageEmbedder(Protocol):
+    """An embedder that also pools its sentences' vectors from a passage's own run (late chunking)."""
+
+    def embed_passages(self, texts: Sequence[str],
+                       spans: Sequence[Sequence[tuple[int, int]]]) -> tuple[np.ndarray, list[np.ndarray]]: ...
 
 
 class SentenceTransformerEmbedder:

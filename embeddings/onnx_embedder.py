@@ -35,11 +35,51 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embeddings.onnx_export import TOKEN_STATES
+
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 SOLO_RUNS = "+solo"
 """Part of the model id: vectors of one text per run never mix with an index of batched ones."""
+
+IN_PASSAGE = "+in-passage"
+"""Part of the model id of an embedder whose index sentences are pooled from their passage's run."""
+
+Span = tuple[int, int]
+
+
+def linear_head(model_dir: Path) -> np.ndarray | None:
+    """The modules after mean pooling folded into one matrix, if they are bias-free linear maps.
+
+    EmbeddingGemma's two Dense layers (768 -> 3072 -> 768) have no bias and no activation, so
+    the head of a mean of token states is the mean of the heads: a sentence's vector can be
+    pooled from the tokens it holds in its passage's run. ``None`` for any other head.
+    """
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text())
+        pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text())
+    except (OSError, ValueError, IndexError, KeyError):
+        return None
+    if not pooling.get("pooling_mode_mean_tokens") or any(
+            pooling.get(k) for k in pooling if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"):
+        return None
+    from safetensors.numpy import load_file
+
+    head: np.ndarray | None = None
+    for module in modules[2:]:
+        kind = module.get("type", "")
+        if kind.endswith(".Normalize"):
+            continue
+        if not kind.endswith(".Dense"):
+            return None
+        folder = model_dir / module["path"]
+        config = json.loads((folder / "config.json").read_text())
+        if config.get("bias") or not str(config.get("activation_function", "")).endswith("Identity"):
+            return None
+        weight = load_file(str(folder / "model.safetensors"))["linear.weight"].astype(np.float32)
+        head = weight if head is None else weight @ head
+    return None if head is None else np.ascontiguousarray(head.T)
 
 
 def read_prompts(model_dir: Path) -> dict[str, str]:
@@ -71,6 +111,10 @@ def give_back_freed_memory() -> None:
     name = ctypes.util.find_library("c")
     with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(name).malloc_trim(0)
+
+
+def _unit(vec: np.ndarray) -> np.ndarray:
+    return vec / max(float(np.linalg.norm(vec)), 1e-12)
 
 
 class OnnxEmbedder:
@@ -126,9 +170,8 @@ class OnnxEmbedder:
     @staticmethod
     def _run(session: Any, ids: list[int]) -> np.ndarray:
         input_ids = np.asarray([ids], dtype=np.int64)
-        vec = np.asarray(session.run(None, {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)})[0][0],
-                         dtype=np.float32)
-        return vec / max(float(np.linalg.norm(vec)), 1e-12)
+        vec = session.run(["sentence_vector"], {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids)})[0]
+        return _unit(np.asarray(vec[0], dtype=np.float32))
 
     def _tokenizer_(self) -> Tokenizer:
         if self._tokenizer is None:
@@ -158,5 +201,81 @@ class OnnxEmbedder:
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._prompts.get("query", ""))
 
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._prompts.get("document", ""))
+
+
+class InPassageEmbedder(OnnxEmbedder):
+    """``OnnxEmbedder`` that also pools each sentence's vector from its passage's run (a ``PassageEmbedder``).
+
+    Its id differs (``IN_PASSAGE``): an index of sentences pooled in their passages never mixes
+    with one of sentences embedded alone, though queries and passages get the same vectors.
+    """
+
+    def __init__(self, model_dir: Path, locate: Callable[[], Path], model_id: str, threads: int = 2,
+                 dimension: int | None = None) -> None:
+        super().__init__(model_dir, locate, model_id + IN_PASSAGE, threads, dimension)
+        self._head: np.ndarray | None | bool = False
+
+    def _head_(self) -> np.ndarray | None:
+        if self._head is False:
+            self._head = linear_head(self.model_dir)
+        return self._head if isinstance(self._head, np.ndarray) else None
+
+    def embed_passages(self, texts: Sequence[str],
+                       spans: Sequence[Sequence[Span]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each passage's vector, and one vector per span (its sentences) pooled from the same run.
+
+        Embedding sentences alone as well as their passages took 55% of an ingest (23,026 GNAD
+        sentences beside 6,696 passages). Pooled from the passage's token states ("late
+        chunking"), a sentence costs nothing more; each span's vector is the head of the mean of
+        the tokens it overlaps, so it carries its passage's context ("Das kündigte Lawrow an" is
+        read with the sentence before it). A span with no token (cut off by the length limit), or a
+        model whose head is not linear, is embedded alone.
+        """
+        prompt = self._prompts.get("document", "")
+        head = self._head_()
+        if head is None or not texts:
+            return self.embed_documents(texts), [self.embed_documents([t[a:b] for a, b in s]) for t, s in
+                                                  zip(texts, spans, strict=True)]
+        encodings = self._tokenizer_().encode_batch([prompt + t for t in texts])
+        sessions = self._sessions(len(texts))
+        n = len(sessions)
+        skip = len(prompt)
+
+        def one(session: Any, k: int) -> tuple[np.ndarray, list[np.ndarray | None]]:
+            ids = np.asarray([encodings[k].ids], dtype=np.int64)
+            vec, states = session.run(["sentence_vector", TOKEN_STATES],
+                                      {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+            offsets = encodings[k].offsets
+            inside: list[np.ndarray | None] = []
+            for a, b in spans[k]:
+                rows = [i for i, (s, e) in enumerate(offsets) if e > s and s < skip + b and e > skip + a]
+                inside.append(np.asarray(states[0][rows], np.float32).mean(axis=0) if rows else None)
+            return _unit(np.asarray(vec[0], np.float32)), inside
+
+        if n == 1:
+            results = [one(sessions[0], k) for k in range(len(texts))]
+        else:
+            with ThreadPoolExecutor(n) as pool:
+                parts = list(pool.map(lambda j: [one(sessions[j], k) for k in range(j, len(texts), n)], range(n)))
+            results = [parts[k % n][k // n] for k in range(len(texts))]
+        passages = np.stack([r[0] for r in results])
+        means = [v for _, inside in results for v in inside if v is not None]
+        if means:
+            headed = np.stack(means) @ head
+            headed /= np.maximum(np.linalg.norm(headed, axis=1, keepdims=True), 1e-12)
+            rows = iter(headed)
+            for _, inside in results:
+                inside[:] = [next(rows) if v is not None else None for v in inside]
+        per_span: list[np.ndarray] = []
+        for k, (_, inside) in enumerate(results):
+            alone = [i for i, v in enumerate(inside) if v is None]
+            if alone:
+                filled = self.embed_documents([texts[k][spans[k][i][0]:spans[k][i][1]] for i in alone])
+                for i, v in zip(alone, filled, strict=True):
+                    inside[i] = v
+            per_span.append(np.stack([v for v in inside if v is not None]) if inside
+                            else np.zeros((0, passages.shape[1]), np.float32))
+        return passages, per_span

@@ -20,6 +20,9 @@ answers and so the evaluation gates differ between machines (CI was red on VNNI 
 on AVX2). With 7-bit weights every machine builds the same model file.
 The token-embedding table, four fifths of the float file, is stored as int8 with one scale per
 row and dequantized after the lookup, which keeps the app's memory down.
+Besides the pooled vector the graph gives the transformer's state per token (``token_states``,
+export version 4), from which the embedder pools each sentence of a passage within the passage's
+own run (see ``OnnxEmbedder.embed_passages``).
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ from typing import Any
 
 import numpy as np
 
-EXPORT_VERSION = "3"
+EXPORT_VERSION = "4"
 REDUCE_RANGE = True
 MODEL_FILE = "model.onnx"
+TOKEN_STATES = "token_states"
+"""The transformer's output per token, before pooling: a sentence's vector inside its passage is pooled from it."""
 META_FILE = "export.json"
 MIN_COSINE = 0.98
 PROBES = (
@@ -152,8 +157,9 @@ def _export(source: Path, out: Path, threads: int) -> dict[str, object]:
     class Pipeline(torch.nn.Module):
         """The whole sentence-transformers model as one tensor-in, tensor-out module."""
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-            return model({"input_ids": input_ids, "attention_mask": attention_mask})["sentence_embedding"]
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = model({"input_ids": input_ids, "attention_mask": attention_mask})
+            return out["sentence_embedding"], out["token_embeddings"]
 
     prompt = "document" if "document" in (model.prompts or {}) else None
     expected = model.encode(list(PROBES), prompt_name=prompt, normalize_embeddings=True, convert_to_numpy=True,
@@ -167,7 +173,7 @@ def _export(source: Path, out: Path, threads: int) -> dict[str, object]:
     float_dir.mkdir()
     with torch.no_grad():
         program = torch.onnx.export(wrapped, (ids, mask), input_names=["input_ids", "attention_mask"],
-                                    output_names=["sentence_vector"], dynamo=True,
+                                    output_names=["sentence_vector", TOKEN_STATES], dynamo=True,
                                     dynamic_shapes={"input_ids": {0: batch, 1: seq},
                                                     "attention_mask": {0: batch, 1: seq}})
     if program is None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.embedder import Embedder
+from embeddings.embedder import Embedder, PassageEmbedder
 from rag.backend import IndexSnapshot, IndexStore
 from rag.chunk import CHUNKER_VERSION, chunk_document
 from rag.embed_cache import EmbeddingCache
@@ -41,6 +41,8 @@ EMBED_MAX_CHARS = 32_000
 """The embedder sees at most this much of a text. Its model reads 2,048 tokens (about 9,000 characters
 of German), so the vector is the same; a 30 MB text without a sentence boundary (one passage) would
 otherwise be tokenized whole before being truncated."""
+IN_PASSAGE = "#in-passage"
+"""Cache namespace of sentence vectors pooled from their passage's run (keyed by passage and span)."""
 
 
 @dataclass
@@ -232,6 +234,9 @@ class Ingestor:
         chunks = self._chunk(ordered)
         passages = [p for ps in chunks for p in ps]
         n_p = len(passages)
+        if isinstance(self.embedder, PassageEmbedder):
+            p_mat, s_mat = self._embed_in_passages(self.embedder, passages, report)
+            return Batch(tuple(ordered), chunks, p_mat, s_mat)
         p_texts: dict[str, list[int]] = {}  # text -> its rows
         for row, p in enumerate(passages):
             p_texts.setdefault(p.text, []).append(row)
@@ -275,6 +280,65 @@ class Ingestor:
         if report is None or not total:
             return None
         return lambda done: report(before + done, total)
+
+    def _embed_in_passages(self, embedder: PassageEmbedder, passages: list[Passage], report: IngestReport,
+                           batch: int = EMBED_BATCH) -> tuple[np.ndarray, np.ndarray]:
+        """Passage and sentence vectors from one run per distinct passage (``embed_passages``).
+
+        A passage is looked up in the cache with its sentences (their vectors depend on the
+        passage around them, so they are cached under the passage's text and their spans).
+        """
+        units: dict[tuple[str, tuple[tuple[int, int], ...]], list[int]] = {}
+        first: list[int] = []
+        n_s = 0
+        for row, p in enumerate(passages):
+            first.append(n_s)
+            n_s += len(p.sentences)
+            units.setdefault((p.text, tuple((s.start - p.start, s.end - p.start) for s in p.sentences)), []).append(row)
+        dim = self.embedder.dimension
+        p_mat = np.empty((len(passages), dim), np.float16)
+        s_mat = np.empty((n_s, dim), np.float16)
+        meter = _Meter(self.progress, len(units))
+        model, inner = self.embedder.model_id, self.embedder.model_id + IN_PASSAGE
+
+        def place(unit: tuple[str, tuple[tuple[int, int], ...]], pvec: np.ndarray, svecs: np.ndarray) -> None:
+            for row in units[unit]:
+                p_mat[row] = pvec
+                s_mat[first[row]:first[row] + len(unit[1])] = svecs
+
+        def keys(unit: tuple[str, tuple[tuple[int, int], ...]]) -> list[str]:
+            return [f"{unit[0]}\x1f{a}:{b}" for a, b in unit[1]]
+
+        missing = list(units)
+        if self.cache is not None:
+            missing = []
+            for unit in units:
+                pv = self.cache.get(model, [unit[0]], dim).get(unit[0])
+                got = self.cache.get(inner, keys(unit), dim)
+                if pv is None or len(got) < len(unit[1]):
+                    missing.append(unit)
+                    continue
+                place(unit, pv, np.stack([got[k] for k in keys(unit)]) if unit[1] else np.zeros((0, dim)))
+                report.cached += 1
+            meter.add(len(units) - len(missing))
+        missing.sort(key=lambda u: len(u[0]))
+        for start in range(0, len(missing), batch):
+            chunk = missing[start:start + batch]
+            pvecs, svecs = embedder.embed_passages([u[0][:EMBED_MAX_CHARS] for u in chunk], [u[1] for u in chunk])
+            pvecs = np.asarray(pvecs, dtype=np.float32)
+            if pvecs.shape != (len(chunk), dim) or any(np.shape(v) != (len(u[1]), dim) for u, v in
+                                                        zip(chunk, svecs, strict=True)):
+                raise ModelError(f"the embedder returned vectors of the wrong shape for {len(chunk)} passages")
+            for unit, pv, sv in zip(chunk, pvecs, svecs, strict=True):
+                place(unit, pv, sv)
+                if self.cache is not None:
+                    self.cache.put(model, [unit[0]], pv[None, :])
+                    if unit[1]:
+                        self.cache.put(inner, keys(unit), np.asarray(sv, dtype=np.float32))
+            meter.add(len(chunk))
+        report.passages_embedded = len(passages)
+        report.sentences_embedded = n_s
+        return p_mat, s_mat
 
     def _embed_into(self, targets: dict[str, list[int]], out: np.ndarray, report: IngestReport,
                     meter: _Meter, batch: int = EMBED_BATCH) -> None:
