@@ -311,15 +311,17 @@ class Ingestor:
 
         missing = list(units)
         if self.cache is not None:
-            missing = []
-            for unit in units:
-                pv = self.cache.get(model, [unit[0]], dim).get(unit[0])
-                got = self.cache.get(inner, keys(unit), dim)
-                if pv is None or len(got) < len(unit[1]):
-                    missing.append(unit)
-                    continue
-                place(unit, pv, np.stack([got[k] for k in keys(unit)]) if unit[1] else np.zeros((0, dim)))
-                report.cached += 1
+            missing, every = [], list(units)
+            for a in range(0, len(every), _BLOCK // 8):
+                block = every[a:a + _BLOCK // 8]
+                pvs = self.cache.get(model, [u[0] for u in block], dim)
+                got = self.cache.get(inner, [k for u in block if u[0] in pvs for k in keys(u)], dim)
+                for unit in block:
+                    if unit[0] not in pvs or any(k not in got for k in keys(unit)):
+                        missing.append(unit)
+                        continue
+                    place(unit, pvs[unit[0]], np.stack([got[k] for k in keys(unit)]) if unit[1] else np.zeros((0, dim)))
+                    report.cached += 1
             meter.add(len(units) - len(missing))
         missing.sort(key=lambda u: len(u[0]))
         for start in range(0, len(missing), batch):

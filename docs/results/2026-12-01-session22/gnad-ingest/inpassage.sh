@@ -1,0 +1,11 @@
+set -u
+H=/tmp/gnadhome-inp
+rm -rf $H; mkdir -p $H
+ln -s /root/.cache/rag/models $H/models
+cd /work/wt-late && . /work/main/.venv/bin/activate
+export RAG_HOME=$H RAG_INDEX_DIR=$H/index PYTHONPATH=/work/wt-late RAG_SENTENCE_VECTORS=in-passage
+date
+/usr/bin/time -v rag ingest /work/shared/gnad/articles > /tmp/s22/gnad-ingest/inpassage.out 2> /tmp/s22/gnad-ingest/inpassage.err
+echo "ingest rc=$?"
+du -sb $H/index
+date
