@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import overlap_judge
+from fakes import FakeEmbedder, overlap_judge
 
 from rag.eval import gates, metrics
 from rag.eval.judge import LlmSupportJudge, Pair, agreement
@@ -194,20 +194,36 @@ def test_answered_wrong_counts_an_answered_unanswerable_item_and_not_a_refusal()
     assert totals["verification"]["off"]["answered_wrong"] == 0.5
 
 
-def test_the_seeds_split_is_fixed_disjoint_and_covers_every_kind() -> None:
+def test_the_seeds_split_is_fixed_disjoint_and_covers_every_kind(tmp_path: Path) -> None:
     from rag.eval.runner import qa_dataset
     from rag.settings import Settings
 
     items = load_qa()
-    settings = Settings()
-    _, tune, _ = qa_dataset("seeds-tune", settings, None)
-    _, gate, _ = qa_dataset("seeds-gate", settings, None)
+    settings = Settings(home=tmp_path)
+    _, tune, _ = qa_dataset("seeds-tune", settings, FakeEmbedder())
+    _, gate, _ = qa_dataset("seeds-gate", settings, FakeEmbedder())
     assert {i.split for i in items} == {"tune", "gate"}
     assert not {i.id for i in tune} & {i.id for i in gate}
     assert len(tune) + len(gate) == len(items)
     assert {i.kind for i in tune} == {i.kind for i in gate} == {i.kind for i in items}
     assert abs(len(tune) - len(gate)) <= 2
     assert any(not i.answerable for i in gate)
+
+
+def test_the_seeds_are_asked_over_an_index_of_the_seeds_alone(tmp_path: Path, seeds_dir: Path) -> None:
+    """Not the user's index: a stray article there (a second copy of a seed) changed the seeds figures."""
+    from rag.eval.runner import SEEDS_DIR, qa_dataset
+    from rag.ingest import Ingestor
+    from rag.settings import Settings
+    from rag.store import Store
+
+    settings = Settings(home=tmp_path, index_dir=tmp_path / "user-index")
+    Ingestor(Store(settings.index_path), FakeEmbedder(), 500).ingest([seeds_dir, SEEDS_DIR])
+    assert len(Store(settings.index_path).load().documents) == 2 * len(list(SEEDS_DIR.glob("*.txt")))
+    _, _, asked = qa_dataset("seeds-gate", settings, FakeEmbedder())
+    assert asked.index_path != settings.index_path
+    docs = Store(asked.index_path).load().documents
+    assert sorted(docs[d].path for d in docs) == sorted(str(f) for f in SEEDS_DIR.glob("*.txt"))
 
 
 def test_the_plain_baseline_prompt_is_the_shared_one() -> None:
