@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -47,6 +47,7 @@ IN_PASSAGE = "+in-passage"
 """Part of the model id of an embedder whose index sentences are pooled from their passage's run."""
 
 Span = tuple[int, int]
+T = TypeVar("T")
 
 
 def linear_head(model_dir: Path) -> np.ndarray | None:
@@ -183,24 +184,24 @@ class OnnxEmbedder:
             self._tokenizer = tok
         return self._tokenizer
 
+    def _spread(self, count: int, work: Callable[[Any, int], T]) -> list[T]:
+        """``work(session, k)`` for k in ``range(count)``, in order; session j takes k = j, j + n, ..."""
+        sessions = self._sessions(count)
+        n = len(sessions)
+        if n == 1:
+            return [work(sessions[0], k) for k in range(count)]
+        with ThreadPoolExecutor(n) as pool:
+            parts = list(pool.map(lambda j: [work(sessions[j], k) for k in range(j, count, n)], range(n)))
+        return [parts[k % n][k // n] for k in range(count)]
+
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         ids = [e.ids for e in self._tokenizer_().encode_batch([prompt + t for t in texts])]
-        sessions = self._sessions(len(ids))
-        if len(sessions) == 1:
-            return np.stack([self._run(sessions[0], row) for row in ids])
-        n = len(sessions)
-        with ThreadPoolExecutor(n) as pool:
-            parts = list(pool.map(lambda k: [self._run(sessions[k], row) for row in ids[k::n]], range(n)))
-        out = np.empty((len(ids), len(parts[0][0])), dtype=np.float32)
-        for k, part in enumerate(parts):
-            out[k::n] = part
-        return out
+        return np.stack(self._spread(len(ids), lambda session, k: self._run(session, ids[k])))
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._prompts.get("query", ""))
-
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._prompts.get("document", ""))
@@ -243,8 +244,6 @@ class InPassageEmbedder(OnnxEmbedder):
             return self.embed_documents(texts), [self.embed_documents([t[a:b] for a, b in s]) for t, s in
                                                   zip(texts, spans, strict=True)]
         encodings = self._tokenizer_().encode_batch([prompt + t for t in texts])
-        sessions = self._sessions(len(texts))
-        n = len(sessions)
         skip = len(prompt)
 
         def one(session: Any, k: int) -> tuple[np.ndarray, list[np.ndarray | None]]:
@@ -258,12 +257,7 @@ class InPassageEmbedder(OnnxEmbedder):
                 inside.append(np.asarray(states[0][rows], np.float32).mean(axis=0) if rows else None)
             return _unit(np.asarray(vec[0], np.float32)), inside
 
-        if n == 1:
-            results = [one(sessions[0], k) for k in range(len(texts))]
-        else:
-            with ThreadPoolExecutor(n) as pool:
-                parts = list(pool.map(lambda j: [one(sessions[j], k) for k in range(j, len(texts), n)], range(n)))
-            results = [parts[k % n][k // n] for k in range(len(texts))]
+        results = self._spread(len(texts), one)
         passages = np.stack([r[0] for r in results])
         means = [v for _, inside in results for v in inside if v is not None]
         if means:

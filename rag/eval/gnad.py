@@ -19,6 +19,7 @@ from pathlib import Path
 
 from embeddings.embedder import Embedder
 from rag.errors import InputError
+from rag.eval import index_slug
 from rag.ingest import Ingestor, tqdm_progress
 from rag.parse import parse_file
 from rag.settings import Settings
@@ -71,7 +72,7 @@ def article_limit() -> int | None:
 
 
 def gnad_index_dir(settings: Settings, embedder_id: str, count: int) -> Path:
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in embedder_id)
+    slug = index_slug(embedder_id)
     return settings.home / f"gnad-index-{count}-{slug}"
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from rag.backend import IndexSnapshot
 from rag.errors import InputError, RagError, printable
-from rag.eval import metrics
+from rag.eval import index_slug, metrics
 from rag.eval.judge import Judge, LlmSupportJudge, SupportJudge, agreement, calibrate, load_pairs
 from rag.pipeline import Assistant, standalone_query
 from rag.settings import Settings
@@ -80,7 +80,7 @@ def seeds_index(settings: Settings, embedder: Any, folder: Path = SEEDS_DIR) -> 
 
     if not folder.is_dir():
         raise InputError(f"the seeds folder {folder} is missing")
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in embedder.model_id)
+    slug = index_slug(embedder.model_id)
     store = Store(settings.home / f"seeds-index-{slug}")
     Ingestor(store, embedder, settings.chunk_chars, cache=build_embed_cache(settings)).ingest([folder])
     return store

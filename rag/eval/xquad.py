@@ -18,7 +18,7 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from rag.errors import InputError
-from rag.eval import metrics
+from rag.eval import index_slug, metrics
 from rag.generate import Generator
 from rag.ingest import Ingestor, tqdm_progress
 from rag.settings import Settings
@@ -48,7 +48,7 @@ def load_xquad(folder: Path | None = None) -> tuple[list[dict[str, Any]], list[d
 
 def xquad_index_dir(settings: Settings, embedder_id: str) -> Path:
     """One XQuAD index folder per embedder, so switching backends never meets a refused index."""
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in embedder_id)
+    slug = index_slug(embedder_id)
     return settings.home / f"xquad-index-{slug}"
 
 
