@@ -32,7 +32,7 @@ from rag.generate import Generator
 from rag.names import name_in, name_words, names
 from rag.prompt import CLOSEST, REFUSALS, passage_messages, says_nothing
 from rag.retrieve import Retriever
-from rag.textnorm import numbers
+from rag.textnorm import numbers, stated_numbers
 from rag.types import Answer, AnswerSentence, Citation, Document, Evidence, Passage, Sentence, Timings
 
 
@@ -71,7 +71,7 @@ class GroundedChecker:
     """
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
-                 translate: Callable[[str], str] | None = None, read: Callable[[str, str, str], str] | None = None,
+                 translate: Callable[[str], str] | None = None, read: Callable[..., str] | None = None,
                  checks: str = "", tries: int = 4, corroborate: int = 1) -> None:
         self.retriever = retriever
         self.corroborate = corroborate
@@ -175,7 +175,7 @@ class GroundedChecker:
         """
         for e in evidence:
             for s in e.passage.sentences:
-                first = claim.numbers & numbers(s.text)
+                first = claim.numbers & stated_numbers(s.text)
                 rest = claim.numbers - first
                 if not first or not rest:
                     continue

@@ -31,6 +31,32 @@ MONTHS = ("January|February|March|April|May|June|July|August|September|October|N
           "Januar|Februar|März|Juni|Juli|Oktober|Dezember")
 """English and German month names as a regex alternation, for telling dates from other numbers."""
 
+CARDINALS = {
+    "en": ("two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+           "seventeen eighteen nineteen twenty").split(),
+    "de": "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf dreizehn vierzehn fünfzehn sechzehn "
+          "siebzehn achtzehn neunzehn zwanzig".split(),
+}
+"""Cardinal number words from two to twenty, per language, in order (so the value is the index plus two).
+
+"One" and "ein" are left out: they are also the article and the pronoun ("one of the protesters").
+"""
+TENS = {
+    "en": "thirty forty fifty sixty seventy eighty ninety".split(),
+    "de": "dreißig vierzig fünfzig sechzig siebzig achtzig neunzig".split(),
+}
+"""The tens from thirty, per language, in order (value 30 + 10 times the index)."""
+
+
+def number_word_values() -> dict[str, int]:
+    """Every cardinal and ten of both languages, lower-cased, with its value ("vier" -> 4, "forty" -> 40)."""
+    out: dict[str, int] = {}
+    for lang in CARDINALS:
+        out.update({w: k + 2 for k, w in enumerate(CARDINALS[lang])})
+        out.update({w: 30 + 10 * k for k, w in enumerate(TENS[lang])})
+    return out
+
+
 FUNCTION_WORDS = {
     "en": frozenset("""
 a an and are as at be by did do does for from had has have he her his how in is it its of on or she that the

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag.language import MONTHS
+from rag.language import MONTHS, number_word_values
 from rag.textnorm import numbers
 
 _ASKS = re.compile(
@@ -21,9 +21,7 @@ _ASKS = re.compile(
     re.IGNORECASE,
 )
 _WORDS = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|sixty|"
-    r"seventy|eighty|ninety|dozens?|hundreds?|thousands?|millions?|billions?|half|"
-    r"zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|zwanzig|dreißig|vierzig|fünfzig|"
+    r"\b(one|" + "|".join(number_word_values()) + "|dozens?|hundreds?|thousands?|millions?|billions?|half|"
     r"dutzend\w*|hundert\w*|tausend\w*|million\w*|milliard\w*|hälfte)\b",
     re.IGNORECASE,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from rag.language import STOPWORDS
+from rag.language import STOPWORDS, number_word_values
 
 _TRANSLIT = [("tsch", "ch"), ("sch", "sh"), ("kh", "ch"), ("ck", "k"), ("w", "v"), ("j", "y"), ("ph", "f"),
              ("ae", "a"), ("oe", "o"), ("ue", "u"), ("ss", "s"), ("tz", "z")]
@@ -48,6 +48,26 @@ def numbers(text: str) -> set[str]:
     """
     text = _CLOCK.sub(r"\1.\2", text)
     return {normalize_number(m.group()) for m in _NUM.finditer(text)}
+
+
+_VALUES = number_word_values()
+_TENS = "|".join(w for w, v in _VALUES.items() if v >= 20)
+_NUMBER_WORD = re.compile(rf"\b(?:({_TENS})-)?({'|'.join(sorted(_VALUES, key=len, reverse=True))})\b", re.IGNORECASE)
+
+
+def stated_numbers(text: str) -> set[str]:
+    """``numbers`` and the values of number words: "two people" states what "zwei Menschen" and "2" do.
+
+    The answer checks compare a claim's numbers with its quote's. With digits only, "Josh Norman
+    scored two touchdowns" passed against "vier Interceptions" (its one number a word), and so did
+    "Two people were on the test flight" against "unbemannten" (tuning-side judge pairs, session 23).
+    "twenty-five" is 25; the scorer (``rag.eval``) keeps ``numbers``.
+    """
+    out = numbers(text)
+    for m in _NUMBER_WORD.finditer(text):
+        tens, unit = (_VALUES[g.lower()] if g else 0 for g in m.groups())
+        out |= {str(tens + unit)} if unit < 10 else {str(v) for v in (tens, unit) if v}
+    return out
 
 
 def tokens(text: str) -> list[str]:

@@ -124,7 +124,7 @@ def test_a_name_may_stand_anywhere_in_the_passage() -> None:
     g, answers, _ = grounded(GroundedChecker(), "Peter Stöger offered the referee his glasses.", (1,), ev,
                              "Who offered the referee his glasses?")
     assert g.evidence is not None and answers
-    g, _, _ = grounded(GroundedChecker(read=lambda q, source, lang: "Stöger." if "Stöger" in source else ""),
+    g, _, _ = grounded(GroundedChecker(read=lambda q, source, *_: "Stöger." if "Stöger" in source else ""),
                        "Gruber offered the referee his glasses.", (1,), ev, "Who offered him his glasses?")
     assert g.evidence is None and g.reason == "focused_read said no", "a name in no source: the read names another"
 
@@ -309,9 +309,29 @@ def test_a_rejected_quote_gives_way_to_the_next_passage_that_grounds_the_claim()
     assert g.evidence is not None and g.evidence.n == 2 and answers
     assert len(seen) == 2
 
-    def read(q: str, source: str, lang: str) -> str:
+    def read(q: str, source: str, lang: str, until: object = None) -> str:
         return "Military help." if "militärische" in source else "Full assistance."
 
     g, answers, _ = grounded(GroundedChecker(read=read), "Putin promised military help.", (),
                              evidence(vague, military), "What did Putin promise Lukashenko?")
     assert g.evidence is not None and g.evidence.n == 2 and answers, "the same with the focused read"
+
+
+def test_a_count_written_as_a_word_must_stand_in_the_quote() -> None:
+    """"two touchdowns" passed against "vier Interceptions" while only digits were compared (session 23)."""
+    question = "How many touchdowns did Josh Norman score?"
+    four = passage(1, "Josh Norman erzielte vier Interceptions.", "Er spielte als Cornerback.")
+    g, _, _ = grounded(GroundedChecker(), "Josh Norman scored two touchdowns.", (1,), evidence(four), question)
+    assert g.evidence is None and g.reason == "no source sentence matches"
+    g, _, _ = grounded(GroundedChecker(), "Josh Norman scored two touchdowns.", (1,), evidence(four), question,
+                       off=frozenset({"number_words"}))
+    assert g.evidence is not None, "with the check off the word count goes unchecked"
+    two = passage(2, "Er spielte als Cornerback.", "Josh Norman erzielte zwei Touchdowns.")
+    g, _, _ = grounded(GroundedChecker(), "Josh Norman scored two touchdowns.", (1,), evidence(four, two), question)
+    assert g.evidence is not None and g.quote == two.sentences[1], "the sentence stating it in words is the quote"
+
+
+def test_a_number_in_digits_is_stated_by_the_same_number_in_words() -> None:
+    ev = evidence(passage(1, "Die Polizei nahm zwei Männer fest.", "Die Proteste gingen weiter."))
+    g, _, _ = grounded(GroundedChecker(), "Police arrested 2 men.", (1,), ev, "How many men did police arrest?")
+    assert g.evidence is not None and g.quote == ev[0].passage.sentences[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.textnorm import fold, normalize_number, numbers, stem, tokens
+from rag.textnorm import fold, normalize_number, numbers, stated_numbers, stem, tokens
 
 
 def test_decimal_comma_and_point_agree() -> None:
@@ -70,3 +70,22 @@ def test_a_clock_time_is_one_number_written_either_way() -> None:
 
     assert numbers("recorded at 2:52 AM") == numbers("um 2.52 Uhr") == {"2.52"}
     assert numbers("won 2:1") == {"1", "2"}
+
+
+@pytest.mark.parametrize(("text", "stated"), [
+    ("Two people were on board.", {"2"}),
+    ("vier Interceptions", {"4"}),
+    ("Zwölf Tore und 3 Karten", {"12", "3"}),
+    ("twenty-five years", {"25"}),
+    ("forty trucks", {"40"}),
+    ("80,1 Prozent", {"80.1"}),
+])
+def test_stated_numbers_read_number_words_as_their_values(text: str, stated: set[str]) -> None:
+    assert stated_numbers(text) == stated
+
+
+def test_stated_numbers_leave_articles_compounds_and_word_parts_alone() -> None:
+    assert stated_numbers("one of the protesters, ein Demonstrant") == set(), "one and ein are also articles"
+    assert stated_numbers("fünfundzwanzig") == set(), "a German compound is not read as its last part"
+    assert stated_numbers("Ottensen, Achtung, zweimal") == set(), "only whole words"
+    assert numbers("Two people") == set(), "the scorer's numbers stay digits only"

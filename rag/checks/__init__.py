@@ -64,8 +64,9 @@ class Context:
     judge: Callable[[str, str, str], bool] | None = None
     rank: Callable[[str, Passage, list[int]], list[float]] | None = None
     translate: Callable[[str], str] | None = None
-    read: Callable[[str, str, str], str] | None = None
-    """``(question, source, lang) -> reply``: the model asked the question over one quote alone."""
+    read: Callable[..., str] | None = None
+    """``(question, source, lang, until) -> reply``: the model asked the question over one quote alone
+    (``rag.focused.FocusedReader``), stopped once ``until(reply so far)``."""
     costs: dict[str, float] = field(default_factory=dict)
 
 
@@ -129,8 +130,9 @@ def load() -> None:
         focused_read,
         foreign_words,
         lead_in,
+        number_words,
         numbers_in_quote,
     )
 
     del (adds_to_question, answer_judge, calendar_words, fact_kind, focused_read, foreign_words, lead_in,
-         numbers_in_quote)
+         number_words, numbers_in_quote)
