@@ -249,6 +249,7 @@ class GroundedAnswerer:
             return refusal
         drafts = split_answer(raw)
         documents = self.retriever.snapshot.documents
+        dropped: tuple[str, ...] = ()
         if not verify:
             kept = _unchecked(drafts, evidence)
         else:
@@ -256,15 +257,19 @@ class GroundedAnswerer:
             ctx = self.checker.context(asked, lang, evidence)
             groundings, answers = self.checker.check(drafts, evidence, ctx, off)
             kept = [g for g in groundings if g.evidence is not None][: self.max_sentences] if answers else []
+            dropped = tuple(f"{g.text[:80]}: {g.reason}" for g in groundings if g.evidence is None)
+            if not answers and len(dropped) < len(groundings):
+                dropped += ("an answer check said no: the kept sentences do not answer what was asked",)
             model_checks = ("answer_judge", "focused_read")
             checks = {**ctx.costs, "llm_judge_s": sum(ctx.costs.get(f"{c}_s", 0.0) for c in model_checks),
                       "llm_judge_calls": sum(ctx.costs.get(f"{c}_calls", 0.0) for c in model_checks)}
             timings = dataclasses.replace(timings, verify_s=time.perf_counter() - started, checks=checks)
         if not kept:
-            return dataclasses.replace(refusal, timings=timings)
+            return dataclasses.replace(refusal, timings=timings, dropped=dropped)
         sentences, citations = _cite(kept[: self.max_sentences], documents)
         text = render(sentences, leads(sentences, citations, lang))
-        return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify)
+        return Answer(question, text, False, tuple(citations), timings, tuple(sentences), standalone, raw, verify,
+                      dropped)
 
 
 def closest(refusal: Answer, evidence: Sequence[Evidence], documents: Mapping[str, Document], lang: str,

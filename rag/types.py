@@ -128,6 +128,9 @@ class Answer:
     standalone_question: str | None = None
     draft: str = ""
     verified: bool = True
+    dropped: tuple[str, ...] = ()
+    """Why each draft sentence the checks left out was left out ("focused_read said no"): what a
+    reader of ``--json`` or an eval report needs to tell a refused right draft from a caught wrong one."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -151,6 +154,7 @@ class Answer:
                 {"text": s.text, "citations": list(s.citations), "supported": s.supported, "evidence": list(s.evidence)}
                 for s in self.sentences
             ],
+            "dropped": list(self.dropped),
             "timings": {
                 "retrieve_s": round(self.timings.retrieve_s, 3),
                 "first_token_s": None if self.timings.first_token_s is None else round(self.timings.first_token_s, 3),

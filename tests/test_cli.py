@@ -139,7 +139,8 @@ def test_ask_json(fake_assistant: ScriptedGenerator, capsys: pytest.CaptureFixtu
     assert main(["ask", "--json", "Mit wie viel Prozent der Stimmen wurde Lukaschenko bestätigt?"]) == 0
     out, _ = capsys.readouterr()
     data = json.loads(out)
-    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "timings"}
+    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "dropped",
+                         "timings"}
     assert data["refused"] is False and data["citations"][0]["n"] == 1
     assert data["citations"][0]["doc_id"] in SEED_IDS
 

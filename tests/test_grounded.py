@@ -206,6 +206,8 @@ def test_the_focused_read_sees_the_quote_alone_and_a_disagreeing_read_refuses(
     gen = ScriptedGenerator(echo_matching("80,1 Prozent"), read=lambda q, source: "Das weiß ich nicht.")
     refused = make_assistant(gen).ask(question)
     assert refused.refused and gen.read_calls
+    assert [d.split(": ")[-1] for d in refused.dropped] == ["focused_read said no"], "the reason is kept"
+    assert refused.to_json()["dropped"] == list(refused.dropped)
     asked, source = gen.read_calls[0]
     assert asked == question and "80,1 Prozent" in source and len(source) < 600, "one quote, not the passages"
     gen = ScriptedGenerator(echo_matching("80,1 Prozent"), read=lambda q, source: source)

@@ -171,7 +171,8 @@ def test_follow_up_without_rewriter_searches_with_the_previous_turn(make_assista
 def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
     ans = make_assistant(ScriptedGenerator(echo_matching(VOTE))).ask(DE_QUESTION)
     data: dict[str, Any] = json.loads(json.dumps(ans.to_json()))
-    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "timings"}
+    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "dropped",
+                         "timings"}
     assert data["question"] == DE_QUESTION and data["refused"] is False
     assert data["citations"]
     for c in data["citations"]:
@@ -187,7 +188,8 @@ def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
 def test_refusal_json_shape(make_assistant: MakeAssistant) -> None:
     ans = make_assistant(ScriptedGenerator("I don't know.")).ask(EN_QUESTION)
     data: dict[str, Any] = json.loads(json.dumps(ans.to_json()))
-    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "timings"}
+    assert set(data) == {"question", "answer", "refused", "verified", "citations", "sentences", "dropped",
+                         "timings"}
     assert data["refused"] is True and data["answer"].startswith("The articles don't say. The passages closest")
     assert [c["n"] for c in data["citations"]] == [1, 2] and data["sentences"] == []
 

@@ -316,6 +316,7 @@ def row_json(row: Row) -> dict[str, Any]:
         out["history"] = [t.question for t in row.item.history]
     if row.answer is not None:
         out.update({"answer": row.answer.answer, "refused": row.answer.refused, "draft": row.answer.draft,
+                    "dropped": list(row.answer.dropped),
                     "correct": row.correct, "completeness": row.completeness, "refusal_ok": row.refusal_ok,
                     "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in row.answer.citations],
                     "citation_verdicts": row.citation_verdicts, "sentence_support": row.sentence_support,
