@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -212,7 +213,7 @@ def test_the_seeds_split_is_fixed_disjoint_and_covers_every_kind(tmp_path: Path)
 
 def test_the_seeds_are_asked_over_an_index_of_the_seeds_alone(tmp_path: Path, seeds_dir: Path) -> None:
     """Not the user's index: a stray article there (a second copy of a seed) changed the seeds figures."""
-    from rag.eval.runner import SEEDS_DIR, qa_dataset
+    from rag.eval.runner import SEEDS_DIR, qa_dataset, seeds_index
     from rag.ingest import Ingestor
     from rag.settings import Settings
     from rag.store import Store
@@ -224,6 +225,14 @@ def test_the_seeds_are_asked_over_an_index_of_the_seeds_alone(tmp_path: Path, se
     assert asked.index_path != settings.index_path
     docs = Store(asked.index_path).load().documents
     assert sorted(docs[d].path for d in docs) == sorted(str(f) for f in SEEDS_DIR.glob("*.txt"))
+    other = tmp_path / "another-checkout" / "seeds"
+    shutil.copytree(SEEDS_DIR, other)
+    qa_dataset("seeds-gate", settings, FakeEmbedder())
+    asked_there = seeds_index(settings, FakeEmbedder(), other)
+    assert asked_there.root == asked.index_path, "one seeds index per embedder"
+    docs = Store(asked.index_path).load().documents
+    assert sorted(docs) == sorted(f.stem for f in other.glob("*.txt")), \
+        "the seeds of another checkout are the same articles, never a second copy"
 
 
 def test_the_plain_baseline_prompt_is_the_shared_one() -> None:
