@@ -191,6 +191,8 @@ def test_a_second_read_of_the_quote_must_agree_with_the_sentence() -> None:
 
     assert agrees("Up to 40 trucks were heading to Belarus.", "40 trucks", "How many trucks were heading to Belarus?")
     assert agrees("He got 80.1 percent.", "80,1 Prozent", "What share of the vote did he get?")
+    assert agrees("Up to 40 trucks were heading to Belarus.", "Forty trucks.", "How many trucks were heading there?"), \
+        "a reply may write the number as a word"
     assert not agrees("Anderson hit 6 aces.", "I don't know.", "How many aces did Anderson hit?")
     assert not agrees("Anderson hit 6 aces.", "40 aces", "How many aces did Anderson hit?")
     assert agrees("Jens Stoltenberg rejected the claims.", "Stoltenberg", "Who rejected the claims?")
