@@ -71,7 +71,7 @@ class GroundedChecker:
     """
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
-                 translate: Callable[[str], str] | None = None, read: Callable[..., str] | None = None,
+                 translate: Callable[[str], str] | None = None, read: Callable[[str, str, str], str] | None = None,
                  checks: str = "", tries: int = 4, corroborate: int = 1) -> None:
         self.retriever = retriever
         self.corroborate = corroborate

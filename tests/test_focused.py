@@ -1,13 +1,13 @@
-"""The focused read: stopped once its reply has settled whether it agrees, and remembered."""
+"""The focused read: stopped as soon as its reply says it does not know, read to its end otherwise."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from rag.focused import FocusedReader, agrees, decided
+from rag.focused import FocusedReader, agrees
 from rag.generate import Message
 
-QUESTION = "How many trucks were heading to Belarus?"
+QUESTION = "Who is the NATO secretary general?"
 
 
 class WordGenerator:
@@ -28,42 +28,25 @@ class WordGenerator:
             yield word if k == 0 else " " + word
 
 
-def test_a_read_stops_once_it_agrees_and_gives_the_same_verdict() -> None:
-    reply = "According to the source, up to 40 trucks of the Russian National Guard were heading to Belarus on Sunday."
-    claim = "Up to 40 trucks were heading to Belarus."
-    gen = WordGenerator(reply)
-    got = FocusedReader(gen)(QUESTION, "source", "en", decided(claim, QUESTION))
-    assert agrees(claim, got, QUESTION) == agrees(claim, reply, QUESTION) is True
-    assert gen.pieces < len(reply.split(" ")) // 2, "the rest of the reply was not generated"
-    assert got == "According to the source, up to 40", "cut at a whole word"
-
-
-def test_a_number_is_read_whole_before_it_counts() -> None:
-    gen = WordGenerator("There were 40,000 trucks.")
-    got = FocusedReader(gen)(QUESTION, "source", "en", decided("There were 40 trucks.", QUESTION))
-    assert not agrees("There were 40 trucks.", got, QUESTION), "40 of 40,000 did not stop the read"
-
-
 def test_a_read_stops_when_it_says_it_does_not_know() -> None:
-    gen = WordGenerator("I don't know the answer to this question because the source only talks about protests.")
-    got = FocusedReader(gen)(QUESTION, "source", "en", decided("Up to 40 trucks.", QUESTION))
-    assert not agrees("Up to 40 trucks.", got, QUESTION) and gen.pieces <= 4
+    gen = WordGenerator("I don't know who that is, because the source only talks about the protests in Minsk.")
+    got = FocusedReader(gen)(QUESTION, "source", "en")
+    assert got == "I don't know" and gen.pieces <= 4, "the rest of the reply was not generated"
+    assert not agrees("The secretary general is Jens Stoltenberg.", got, QUESTION)
 
 
-def test_a_disagreeing_read_runs_to_its_end_and_is_remembered_whole() -> None:
-    reply = "The source says that 12 trucks were heading to Belarus."
-    gen = WordGenerator(reply)
+def test_a_read_that_agrees_is_read_on() -> None:
+    """Stopped at "Donald Trump", this reply agreed with a wrong claim (seeds-tune q11, session 23)."""
+    gen = WordGenerator("The NATO secretary general is Donald Trump. I don't know more about him from this source.")
+    got = FocusedReader(gen)(QUESTION, "source", "en")
+    assert got == "The NATO secretary general is Donald Trump. I don't know", "read past its agreement, to the refusal"
+    assert not agrees("The NATO secretary general is Donald Trump.", got, QUESTION)
+
+
+def test_a_reply_is_read_once_for_every_claim_it_is_compared_with() -> None:
+    gen = WordGenerator("Jens Stoltenberg rejected the claims.")
     reader = FocusedReader(gen)
-    assert reader(QUESTION, "source", "en", decided("Up to 40 trucks.", QUESTION)) == reply
-    assert reader(QUESTION, "source", "en", decided("12 trucks.", QUESTION)) == reply and gen.calls == 1
-
-
-def test_a_cut_reply_is_read_again_for_a_claim_it_does_not_settle() -> None:
-    reply = "Up to 40 trucks and 12 buses were heading to Belarus."
-    gen = WordGenerator(reply)
-    reader = FocusedReader(gen)
-    assert reader(QUESTION, "source", "en", decided("40 trucks.", QUESTION)).endswith("40")
-    assert reader(QUESTION, "source", "en", decided("40 trucks.", QUESTION)).endswith("40") and gen.calls == 1
-    assert agrees("12 buses.", reader(QUESTION, "source", "en", decided("12 buses.", QUESTION)), QUESTION)
-    assert gen.calls == 2
-    assert reader(QUESTION, "source", "en") == reply, "without a condition the reply is whole"
+    assert agrees("Jens Stoltenberg.", reader(QUESTION, "source", "en"), QUESTION)
+    assert gen.pieces == 5, "a reply that never refuses is read whole"
+    assert not agrees("Donald Trump.", reader(QUESTION, "source", "en"), QUESTION)
+    assert gen.calls == 1 == reader.calls

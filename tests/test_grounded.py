@@ -124,7 +124,7 @@ def test_a_name_may_stand_anywhere_in_the_passage() -> None:
     g, answers, _ = grounded(GroundedChecker(), "Peter Stöger offered the referee his glasses.", (1,), ev,
                              "Who offered the referee his glasses?")
     assert g.evidence is not None and answers
-    g, _, _ = grounded(GroundedChecker(read=lambda q, source, *_: "Stöger." if "Stöger" in source else ""),
+    g, _, _ = grounded(GroundedChecker(read=lambda q, source, lang: "Stöger." if "Stöger" in source else ""),
                        "Gruber offered the referee his glasses.", (1,), ev, "Who offered him his glasses?")
     assert g.evidence is None and g.reason == "focused_read said no", "a name in no source: the read names another"
 
@@ -313,7 +313,7 @@ def test_a_rejected_quote_gives_way_to_the_next_passage_that_grounds_the_claim()
     assert g.evidence is not None and g.evidence.n == 2 and answers
     assert len(seen) == 2
 
-    def read(q: str, source: str, lang: str, until: object = None) -> str:
+    def read(q: str, source: str, lang: str) -> str:
         return "Military help." if "militärische" in source else "Full assistance."
 
     g, answers, _ = grounded(GroundedChecker(read=read), "Putin promised military help.", (),

@@ -64,9 +64,8 @@ class Context:
     judge: Callable[[str, str, str], bool] | None = None
     rank: Callable[[str, Passage, list[int]], list[float]] | None = None
     translate: Callable[[str], str] | None = None
-    read: Callable[..., str] | None = None
-    """``(question, source, lang, until) -> reply``: the model asked the question over one quote alone
-    (``rag.focused.FocusedReader``), stopped once ``until(reply so far)``."""
+    read: Callable[[str, str, str], str] | None = None
+    """``(question, source, lang) -> reply``: the model asked the question over one quote alone."""
     costs: dict[str, float] = field(default_factory=dict)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.checks import Claim, Context, Grounding, check
 from rag.checks.answer_judge import quoted_source
-from rag.focused import agrees, decided
+from rag.focused import agrees
 
 
 @check("focused_read", "sentence")
@@ -18,5 +18,4 @@ def focused_read(claim: Claim, grounding: Grounding, ctx: Context) -> bool:
     """
     if ctx.read is None or grounding.evidence is None or grounding.quote is None:
         return True
-    reply = ctx.read(ctx.question, quoted_source(grounding), ctx.lang, decided(claim.text, ctx.question))
-    return agrees(claim.text, reply, ctx.question)
+    return agrees(claim.text, ctx.read(ctx.question, quoted_source(grounding), ctx.lang), ctx.question)
