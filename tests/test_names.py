@@ -10,6 +10,26 @@ def test_names() -> None:
     assert names("The talks between Putin and Lukaschenko were in Sotschi.") == {"putin", "lukashenko", "sochi"}
 
 
+def test_an_acronym_is_a_name_even_where_the_sentence_opens() -> None:
+    assert names("The USA and the EU have imposed sanctions.") == {"usa", "eu"}
+    assert names("NATO rejected the claims at 9 AM on TV.") == {"nato"}, "a time of day or the screen is no name"
+    assert names("Die ÖVP und die SPÖ stimmten zu.") >= {fold("ÖVP"), fold("SPÖ")}
+
+
+def test_a_who_question_is_answered_by_an_organisation_s_acronym() -> None:
+    from rag.checks import Context, Grounding
+    from rag.checks.fact_kind import fact_kind
+    from rag.grounded import new_facts
+
+    question = "Who has imposed sanctions over the election?"
+    claim = "The USA and the EU have imposed sanctions over the election."
+    facts = frozenset(new_facts(claim, question, "en")[1])
+    assert fact_kind([Grounding(claim, None, None, new_facts=facts)], Context(question, "en", []))
+    restated = "Sanctions have been imposed over the election."
+    assert not fact_kind([Grounding(restated, None, None, new_facts=frozenset(new_facts(restated, question, "en")[1]))],
+                         Context(question, "en", []))
+
+
 def test_title_and_institution_words_are_not_names() -> None:
     found = names("He met the Deputy Head of the Russian Security Council, former Prime Minister Dmitri Medvedev.")
     assert {"dmitri", "medvedev"} <= found
