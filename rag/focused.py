@@ -65,8 +65,15 @@ class FocusedReader:
 def agrees(claim: str, reply: str, question: str) -> bool:
     """Whether a focused ``reply`` gives what ``claim`` adds to ``question``.
 
-    The claim's new numbers must all stand in the reply; a claim without new numbers must share a
-    new word with it (names included, "Stoltenberg"; endings aside, "Bellen").
+    The claim's new numbers must all stand in the reply; a claim without new numbers must share at
+    least half of its new words with it (names included, "Stoltenberg"; endings aside, "Bellen").
+
+    One shared word was enough until session 23, and a long claim passed on a word in common with a
+    reply that said something else ("... threatening to deploy troops in Litauen and Poland").
+    Asking for half, measured beside one word on the same drafts: answered-wrong fell on seeds-tune
+    0.250 -> 0.125, seeds-gate 0.269 -> 0.192 and the XQuAD sample 0.32 -> 0.26, GNAD dev unchanged;
+    correctness fell on seeds-tune 0.571 -> 0.524 and seeds-gate 0.682 -> 0.591 (eleven wrong
+    answers refused, three right ones). On the 394 labelled judge pairs, precision 0.617 -> 0.650.
     """
     if says_nothing(reply):
         return False
@@ -74,4 +81,6 @@ def agrees(claim: str, reply: str, question: str) -> bool:
     if new_numbers:
         return new_numbers <= stated_numbers(reply)
     said = new_words(reply, question)
-    return any(same_word(w, r) for w in new_words(claim, question) for r in said)
+    claimed = new_words(claim, question)
+    shared = {w for w in claimed if any(same_word(w, r) for r in said)}
+    return bool(shared) and 2 * len(shared) >= len(claimed)

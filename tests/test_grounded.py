@@ -193,6 +193,11 @@ def test_a_second_read_of_the_quote_must_agree_with_the_sentence() -> None:
     assert agrees("He got 80.1 percent.", "80,1 Prozent", "What share of the vote did he get?")
     assert agrees("Up to 40 trucks were heading to Belarus.", "Forty trucks.", "How many trucks were heading there?"), \
         "a reply may write the number as a word"
+    question = "How did NATO respond to the accusation?"
+    claim = "NATO responded by sending military aid and threatening to deploy troops in Lithuania and Poland."
+    assert not agrees(claim, "NATO rejected the accusation; it has no troops in Poland.", question), \
+        "one word in common with a reply that says something else"
+    assert agrees(claim, "It sent military aid and threatened to deploy troops in Poland and Lithuania.", question)
     assert not agrees("Anderson hit 6 aces.", "I don't know.", "How many aces did Anderson hit?")
     assert not agrees("Anderson hit 6 aces.", "40 aces", "How many aces did Anderson hit?")
     assert agrees("Jens Stoltenberg rejected the claims.", "Stoltenberg", "Who rejected the claims?")
