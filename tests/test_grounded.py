@@ -326,17 +326,20 @@ def test_a_rejected_quote_gives_way_to_the_next_passage_that_grounds_the_claim()
     assert g.evidence is not None and g.evidence.n == 2 and answers, "the same with the focused read"
 
 
-def test_a_count_written_as_a_word_must_stand_in_the_quote() -> None:
-    """"two touchdowns" passed against "vier Interceptions" while only digits were compared (session 23)."""
+def test_a_count_written_as_a_word_must_stand_in_the_quote_when_number_words_is_on() -> None:
+    """"two touchdowns" passed against "vier Interceptions" while only digits were compared (session 23).
+
+    Off by default: in the pipeline it changed no figure on any of the four sets.
+    """
     question = "How many touchdowns did Josh Norman score?"
     four = passage(1, "Josh Norman erzielte vier Interceptions.", "Er spielte als Cornerback.")
-    g, _, _ = grounded(GroundedChecker(), "Josh Norman scored two touchdowns.", (1,), evidence(four), question)
+    on = GroundedChecker(checks="+number_words")
+    g, _, _ = grounded(on, "Josh Norman scored two touchdowns.", (1,), evidence(four), question)
     assert g.evidence is None and g.reason == "no source sentence matches"
-    g, _, _ = grounded(GroundedChecker(), "Josh Norman scored two touchdowns.", (1,), evidence(four), question,
-                       off=frozenset({"number_words"}))
-    assert g.evidence is not None, "with the check off the word count goes unchecked"
+    g, _, _ = grounded(GroundedChecker(), "Josh Norman scored two touchdowns.", (1,), evidence(four), question)
+    assert g.evidence is not None, "by default the word count goes unchecked"
     two = passage(2, "Er spielte als Cornerback.", "Josh Norman erzielte zwei Touchdowns.")
-    g, _, _ = grounded(GroundedChecker(), "Josh Norman scored two touchdowns.", (1,), evidence(four, two), question)
+    g, _, _ = grounded(on, "Josh Norman scored two touchdowns.", (1,), evidence(four, two), question)
     assert g.evidence is not None and g.quote == two.sentences[1], "the sentence stating it in words is the quote"
 
 
