@@ -16,11 +16,12 @@ from __future__ import annotations
 import difflib
 import re
 
+from rag.prompt import REFUSAL_MARK
 from rag.textnorm import fold
 
 _NAME = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß]{2,}(?:-[A-ZÄÖÜ][a-zäöüß]+)?")
 _ACRONYM = re.compile(r"\b[A-ZÄÖÜ]{2,6}\b")
-_NOT_ACRONYMS = {"AM", "PM", "TV", "OK", "CEO", "NOT", "IN", "SOURCES"}
+_NOT_ACRONYMS = {"AM", "PM", "TV", "OK", "CEO", *REFUSAL_MARK.split()}
 """All-capital words that name no one: times of day, the screen, a title, the refusal mark's words."""
 _NOT_NAMES = set("""
 president prime minister spokesman spokeswoman chancellor secretary government state head leader according

@@ -227,7 +227,6 @@ def test_the_seeds_are_asked_over_an_index_of_the_seeds_alone(tmp_path: Path, se
     assert sorted(docs[d].path for d in docs) == sorted(str(f) for f in SEEDS_DIR.glob("*.txt"))
     other = tmp_path / "another-checkout" / "seeds"
     shutil.copytree(SEEDS_DIR, other)
-    qa_dataset("seeds-gate", settings, FakeEmbedder())
     asked_there = seeds_index(settings, FakeEmbedder(), other)
     assert asked_there.root == asked.index_path, "one seeds index per embedder"
     docs = Store(asked.index_path).load().documents
