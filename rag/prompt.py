@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.generate import Message
+from rag.generate import SHARED, Message
 from rag.language import LANGUAGE_NAMES
 from rag.types import Evidence
 
@@ -44,6 +44,11 @@ def passage_messages(question: str, evidence: list[Evidence], lang: str) -> list
     examples' shape and lost the facts. Citations are not asked of the model: ``rag.grounded``
     finds each sentence's quote itself.
     """
-    context = "\n\n".join(e.passage.text.strip() for e in evidence)
-    return [{"role": "user", "content": PASSAGE_PROMPT.format(context=context, question=question,
-                                                              language=LANGUAGE_NAMES[lang])}]
+    return [passage_message("\n\n".join(e.passage.text.strip() for e in evidence), question, lang)]
+
+
+def passage_message(context: str, question: str, lang: str) -> Message:
+    """``PASSAGE_PROMPT`` as a user message whose instructions, before the context, are marked as shared."""
+    return {"role": "user", "content": PASSAGE_PROMPT.format(context=context, question=question,
+                                                             language=LANGUAGE_NAMES[lang]),
+            SHARED: PASSAGE_PROMPT.split("{context}")[0]}

@@ -136,7 +136,8 @@ class RemoteGenerator:
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 200,
                temperature: float = 0.0) -> Iterator[str]:
-        body: dict[str, Any] = {"model": self.model(), "messages": [dict(m) for m in messages],
+        sent = [{"role": m["role"], "content": m["content"]} for m in messages]  # no key a server might refuse
+        body: dict[str, Any] = {"model": self.model(), "messages": sent,
                                 "temperature": temperature, "stream": True,
                                 "stream_options": {"include_usage": True}}
         if max_tokens > 0:  # 0: as long as the model's context allows, as for the local model

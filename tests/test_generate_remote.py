@@ -26,7 +26,7 @@ from rag.cli import main
 from rag.errors import InputError, ModelError
 from rag.factory import build_assistant, build_generator
 from rag.focused import READ_SYSTEM
-from rag.generate import LlamaGenerator
+from rag.generate import SHARED, LlamaGenerator
 from rag.remote import RemoteGenerator, endpoints, parse_extra, sse_data
 from rag.rewrite import REWRITE_SYSTEM
 from rag.settings import Settings
@@ -158,11 +158,11 @@ def serve_fake() -> Iterator[Callable[..., FakeServer]]:
 def test_a_stream_comes_back_in_pieces_with_its_counts(serve_fake: Callable[..., FakeServer]) -> None:
     fake = serve_fake(ScriptedGenerator("Putin promised military help [1].", piece_chars=4), key="k1")
     gen = RemoteGenerator(fake.url, key="k1", extra={"repeat_penalty": 1.0})
-    pieces = list(gen.stream([{"role": "user", "content": "hi"}], max_tokens=50, temperature=0.0))
+    pieces = list(gen.stream([{"role": "user", "content": "hi", SHARED: "h"}], max_tokens=50, temperature=0.0))
     assert "".join(pieces) == "Putin promised military help [1]." and len(pieces) > 1
     sent = fake.requests[-1]
     assert sent["model"] == "fake-llm", "no RAG_LLM_MODEL: the first model the server lists"
-    assert sent["messages"] == [{"role": "user", "content": "hi"}] and sent["stream"] is True
+    assert sent["messages"] == [{"role": "user", "content": "hi"}] and sent["stream"] is True, "only standard keys"
     assert (sent["max_tokens"], sent["temperature"], sent["seed"], sent["repeat_penalty"]) == (50, 0.0, 0, 1.0)
     assert fake.headers[-1]["Authorization"] == "Bearer k1"
     assert gen.last_stats is not None and (gen.last_stats.prompt_tokens, gen.last_stats.tokens) == (321, len(pieces))

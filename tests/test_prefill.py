@@ -132,3 +132,17 @@ def test_fixed_length_is_everything_before_the_last_message() -> None:
     fixed = loop(llm)._fixed_length(text, prompt, messages, add_bos=False)
     assert text[:fixed] == "<sys>rules<user>"
     assert loop(llm)._fixed_length(text, prompt, [], add_bos=False) == 0
+
+
+def test_a_shared_start_of_the_last_message_is_part_of_the_fixed_prefix() -> None:
+    from rag.generate import SHARED
+
+    llm = FakeLlama()
+    llm.tokenize = lambda data, add_bos, special: [ord(c) for c in data.decode()]  # type: ignore[attr-defined]
+    text = "<sys>rules<user>Use these:\n\nPassage X. Question Y<asst>"
+    prompt = [ord(c) for c in text]
+    user = {"role": "user", "content": "Use these:\n\nPassage X. Question Y", SHARED: "Use these:\n\n"}
+    messages = [{"role": "system", "content": "rules"}, user]
+    assert text[:loop(llm)._fixed_length(text, prompt, messages, add_bos=False)] == "<sys>rules<user>Use these:\n\n"
+    user[SHARED] = "Not its start"
+    assert text[:loop(llm)._fixed_length(text, prompt, messages, add_bos=False)] == "<sys>rules<user>"
