@@ -46,9 +46,6 @@ SOLO_RUNS = "+solo"
 IN_PASSAGE = "+in-passage"
 """Part of the model id of an embedder whose index sentences are pooled from their passage's run."""
 
-FROM_SENTENCES = "+from-sentences"
-"""Part of the model id of an embedder whose passage vectors are pooled from their sentences' own runs."""
-
 Span = tuple[int, int]
 T = TypeVar("T")
 
@@ -279,60 +276,3 @@ class InPassageEmbedder(OnnxEmbedder):
             per_span.append(np.stack([v for v in inside if v is not None]) if inside
                             else np.zeros((0, passages.shape[1]), np.float32))
         return passages, per_span
-
-
-class FromSentencesEmbedder(OnnxEmbedder):
-    """``OnnxEmbedder`` whose passage vectors are pooled from the runs of their sentences (a ``PassageEmbedder``).
-
-    Every sentence runs alone, as in the default ingest, so its vector is the default's to the
-    bit; the passage's run is left out. A passage's vector is the head of the mean of all its
-    sentences' token states (each run's mean weighted by its token count): the mean pooling of
-    one run over the passage, but with each sentence read without its neighbours. The ingest
-    then costs the sentence runs only. Its id differs (``FROM_SENTENCES``): its passage vectors
-    are not a passage run's.
-    """
-
-    def __init__(self, model_dir: Path, locate: Callable[[], Path], model_id: str, threads: int = 2,
-                 dimension: int | None = None) -> None:
-        super().__init__(model_dir, locate, model_id + FROM_SENTENCES, threads, dimension)
-        self._head: np.ndarray | None | bool = False
-
-    def _head_(self) -> np.ndarray | None:
-        if self._head is False:
-            self._head = linear_head(self.model_dir)
-        return self._head if isinstance(self._head, np.ndarray) else None
-
-    def embed_passages(self, texts: Sequence[str],
-                       spans: Sequence[Sequence[Span]]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Each passage's vector pooled from its sentences' runs, and each sentence's own vector.
-
-        A passage without a sentence runs alone; without a foldable head (``linear_head``) every
-        passage does.
-        """
-        head = self._head_()
-        items = [(k, t[a:b]) for k, (t, s) in enumerate(zip(texts, spans, strict=True)) for a, b in s]
-        if head is None or not items:
-            return self.embed_documents(texts), [self.embed_documents([t[a:b] for a, b in s]) for t, s in
-                                                  zip(texts, spans, strict=True)]
-        prompt = self._prompts.get("document", "")
-        encodings = self._tokenizer_().encode_batch([prompt + text for _, text in items])
-
-        def one(session: Any, i: int) -> tuple[np.ndarray, np.ndarray]:
-            ids = np.asarray([encodings[i].ids], dtype=np.int64)
-            vec, states = session.run(["sentence_vector", TOKEN_STATES],
-                                      {"input_ids": ids, "attention_mask": np.ones_like(ids)})
-            return _unit(np.asarray(vec[0], np.float32)), np.asarray(states[0], np.float32).sum(axis=0)
-
-        results = self._spread(len(items), one)
-        dim = len(results[0][0])
-        sums = np.zeros((len(texts), results[0][1].shape[0]), np.float32)
-        per_span: list[list[np.ndarray]] = [[] for _ in texts]
-        for (k, _), (vec, summed) in zip(items, results, strict=True):
-            sums[k] += summed
-            per_span[k].append(vec)
-        passages = sums @ head
-        passages /= np.maximum(np.linalg.norm(passages, axis=1, keepdims=True), 1e-12)
-        lone = [k for k, s in enumerate(spans) if not s]
-        if lone:
-            passages[lone] = self.embed_documents([texts[k] for k in lone])
-        return passages.astype(np.float32), [np.stack(v) if v else np.zeros((0, dim), np.float32) for v in per_span]

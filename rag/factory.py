@@ -28,7 +28,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if settings.embed_backend == "torch":
         return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
     if settings.embed_backend == "onnx-int8":
-        from embeddings.onnx_embedder import SOLO_RUNS, FromSentencesEmbedder, InPassageEmbedder, OnnxEmbedder
+        from embeddings.onnx_embedder import SOLO_RUNS, InPassageEmbedder, OnnxEmbedder
         from embeddings.onnx_export import EXPORT_VERSION, ExportError, ensure_int8
 
         source = resolve_embedder(settings)
@@ -43,12 +43,6 @@ def build_embedder(settings: Settings) -> Embedder:
         kind = {"alone": OnnxEmbedder, "in-passage": InPassageEmbedder}.get(settings.sentence_vectors)
         if kind is None:
             raise InputError(f"sentence_vectors {settings.sentence_vectors!r} is not 'alone' or 'in-passage'")
-        if settings.passage_vectors not in ("run", "from-sentences"):
-            raise InputError(f"passage_vectors {settings.passage_vectors!r} is not 'run' or 'from-sentences'")
-        if settings.passage_vectors == "from-sentences":
-            if kind is not OnnxEmbedder:
-                raise InputError("passage_vectors 'from-sentences' needs sentence_vectors 'alone'")
-            kind = FromSentencesEmbedder
         return kind(source, locate, f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}{SOLO_RUNS}", settings.threads)
     raise InputError(f"embed_backend {settings.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
 

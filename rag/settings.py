@@ -55,9 +55,6 @@ class Settings:
     (``onnx-int8`` only). The second ingests the 1,028 GNAD articles in 2:53 instead of 4:05 (same
     machine), with XQuAD recall@5 0.998 (0.997 alone) but seeds recall@1 0.63 against 0.72 and GNAD
     recall@10 0.96 against 1.0: a profile for bulk ingest, not the default."""
-    passage_vectors: str = "run"
-    """``run``: each passage embedded by itself; ``from-sentences``: pooled from its sentences' own runs
-    (``onnx-int8`` only), which leaves the passage runs out of the ingest."""
     checks: str = ""
     """Answer checks to switch off, e.g. ``-answer_judge,-fact_kind`` (see ``rag.checks``)."""
     judge_threshold: float = 0.5

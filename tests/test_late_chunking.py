@@ -11,7 +11,7 @@ import pytest
 from fakes import FakeEmbedder
 
 from embeddings.embedder import PassageEmbedder
-from embeddings.onnx_embedder import FromSentencesEmbedder, InPassageEmbedder, OnnxEmbedder, linear_head
+from embeddings.onnx_embedder import InPassageEmbedder, linear_head
 from embeddings.onnx_export import MODEL_FILE
 from rag.embed_cache import EmbeddingCache
 from rag.errors import ModelError
@@ -139,49 +139,6 @@ def test_a_sentence_cut_off_by_the_length_limit_is_embedded_alone(tmp_path: Path
                                err_msg="'xyz.' had no token in the passage's run: its own run's vector")
 
 
-def test_the_setting_chooses_passage_vectors_from_sentences_under_its_own_id(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from rag.errors import InputError
-    from rag.factory import build_embedder
-    from rag.settings import Settings
-
-    base = replace(Settings(home=tmp_path), embedder_path=_st_folder(tmp_path)[0])
-    pooled = build_embedder(replace(base, passage_vectors="from-sentences"))
-    assert isinstance(pooled, FromSentencesEmbedder) and isinstance(pooled, PassageEmbedder)
-    assert pooled.model_id == build_embedder(base).model_id + "+from-sentences"
-    assert Settings.from_env({"RAG_PASSAGE_VECTORS": "from-sentences"}).passage_vectors == "from-sentences"
-    with pytest.raises(InputError, match="passage_vectors 'sentences'"):
-        build_embedder(replace(base, passage_vectors="sentences"))
-    with pytest.raises(InputError, match="needs sentence_vectors 'alone'"):
-        build_embedder(replace(base, passage_vectors="from-sentences", sentence_vectors="in-passage"))
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_a_passage_is_pooled_from_its_sentences_own_runs(tmp_path: Path, threads: int) -> None:
-    folder, _, _ = _st_folder(tmp_path)
-
-    def fake(cls: type[OnnxEmbedder]) -> OnnxEmbedder:
-        embedder = cls(folder, lambda: folder / MODEL_FILE, "fake", threads=threads, dimension=4)
-        embedder._open = lambda _threads: _StateSession()  # type: ignore[method-assign,assignment]
-        embedder._tokenizer = _CharTokenizer()  # type: ignore[assignment]
-        return embedder
-
-    embedder, alone = fake(FromSentencesEmbedder), fake(OnnxEmbedder)
-    assert isinstance(embedder, FromSentencesEmbedder)
-    embedder._head = np.eye(4, dtype=np.float32)
-    texts = ["ab. cd.", "x.", "Hallo Welt.", "no sentence"]
-    spans: list[list[tuple[int, int]]] = [[(0, 3), (4, 7)], [(0, 2)], [(0, 11)], []]
-    passages, inside = embedder.embed_passages(texts, spans)
-    for k, text in enumerate(texts[:3]):
-        runs = [PROMPT + text[a:b] for a, b in spans[k]]
-        codes = [ord(c) for run in runs for c in run]
-        np.testing.assert_allclose(passages[k], _unit([sum(codes), len(codes), 0, 0]), rtol=1e-6, err_msg=text)
-        np.testing.assert_array_equal(inside[k], alone.embed_documents([text[a:b] for a, b in spans[k]]))
-    np.testing.assert_array_equal(passages[3], alone.embed_documents(["no sentence"])[0])
-    assert inside[3].shape == (0, 4)
-
-
 class LateFakeEmbedder(FakeEmbedder):
     """A ``PassageEmbedder``: a sentence's vector in its passage is that of the passage's first word and itself."""
 
@@ -259,29 +216,3 @@ def test_the_real_sentence_vectors_in_a_passage_stay_nearest_their_own_sentence(
     similarity = inside[0] @ alone.T
     assert list(similarity.argmax(axis=1)) == [0, 1, 2], similarity
     assert float(similarity.diagonal().min()) > 0.6, similarity
-
-
-@pytest.mark.real
-def test_real_passage_vectors_from_sentences_stay_nearest_their_own_passage() -> None:
-    from dataclasses import replace
-
-    from rag.errors import RagError
-    from rag.factory import build_embedder
-    from rag.settings import Settings
-
-    embedder = build_embedder(replace(Settings.from_env(), passage_vectors="from-sentences"))
-    texts = ["Lukaschenko erhielt nach offiziellen Angaben 80,1 Prozent der Stimmen. Die Opposition sprach von Betrug.",
-             "Die Panthers gewannen das Spiel mit 24 zu 10. Damit zogen sie ins Finale ein."]
-    spans = [[(0, t.index(".", t.index("Prozent")) + 1), (t.index("Die", 5) if i == 0 else t.index("Damit"), len(t))]
-             for i, t in enumerate(texts)]
-    try:
-        runs = embedder.embed_documents(texts)
-    except RagError as exc:
-        pytest.skip(f"real embedder missing: {exc}")
-    assert isinstance(embedder, FromSentencesEmbedder)
-    passages, inside = embedder.embed_passages(texts, spans)
-    for k, text in enumerate(texts):
-        np.testing.assert_allclose(inside[k], embedder.embed_documents([text[a:b] for a, b in spans[k]]), atol=1e-6)
-    similarity = passages @ runs.T
-    assert list(similarity.argmax(axis=1)) == [0, 1], similarity
-    assert float(similarity.diagonal().min()) > 0.9, similarity
