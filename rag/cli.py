@@ -233,7 +233,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.factory import build_assistant
-    from rag.pipeline import Done, Retrieved, Token
+    from rag.pipeline import Corroborated, Done, Retrieved, Token
 
     if not args.question.strip():
         raise RagError("the question is empty")
@@ -246,7 +246,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             print(terminal_text(event.text), end="", flush=True)
         elif isinstance(event, Retrieved) and not args.json:
             print(f"[{len(event.evidence)} passages retrieved]", file=sys.stderr, flush=True)
-        elif isinstance(event, Done):
+        elif isinstance(event, Done | Corroborated):
             answer = event.answer
     assert answer is not None
     if args.json:
@@ -264,7 +264,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     t = answer.timings
     ft = f"{t.first_token_s:.1f}s" if t.first_token_s is not None else "-"
     tps = f", {t.tokens_per_s:.1f} tokens/s" if t.tokens_per_s else ""
-    print(f"\n(first token {ft}, total {t.total_s:.1f}s, checked answer {t.checked_s:.1f}s{tps})", file=sys.stderr)
+    more = f", other articles' quotes {t.sourced_s:.1f}s" if t.corroborate_s is not None else ""
+    print(f"\n(first token {ft}, total {t.total_s:.1f}s, checked answer {t.checked_s:.1f}s{more}{tps})",
+          file=sys.stderr)
     return 0
 
 

@@ -2,7 +2,8 @@
 
 ``Assistant.stream`` yields events so the CLI and the UI can show sources as
 soon as retrieval is done and the answer as it is generated; ``ask`` drains
-the stream into a final ``Answer``. What is retrieved, drafted and checked is
+the stream into a final ``Answer``. The checked answer comes as ``Done``; quotes from further
+articles that state the same facts follow in ``Corroborated``. What is retrieved, drafted and checked is
 the grounded answerer's (``rag.grounded``); the Assistant adds follow-up
 rewriting, the refusal floor, streaming and timings.
 """
@@ -41,10 +42,19 @@ class Token:
 
 @dataclass(frozen=True)
 class Done:
+    """The checked answer, each sentence with one quote: what the reader waits for."""
+
     answer: Answer
 
 
-Event = Retrieved | Token | Done
+@dataclass(frozen=True)
+class Corroborated:
+    """After ``Done``, when other articles state the same facts: the same answer with their quotes added."""
+
+    answer: Answer
+
+
+Event = Retrieved | Token | Done | Corroborated
 
 
 def standalone_query(question: str, history: Sequence[Turn]) -> str:
@@ -102,7 +112,7 @@ class Assistant:
     def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         final = None
         for event in self.stream(question, history):
-            if isinstance(event, Done):
+            if isinstance(event, Done | Corroborated):
                 final = event.answer
         assert final is not None
         return final
@@ -154,7 +164,9 @@ class Assistant:
             tokens=stats.tokens if stats is not None else None,
             rewrite_s=rewrite_s,
         )
-        yield Done(self.answerer.assemble(question, raw, evidence, lang, timings, standalone, self.verify, asked))
+        for k, answer in enumerate(self.answerer.assembled(question, raw, evidence, lang, timings, standalone,
+                                                           self.verify, asked)):
+            yield Done(answer) if k == 0 else Corroborated(answer)
 
     def ask_both(self, question: str, history: Sequence[Turn] = ()) -> tuple[Answer, Answer]:
         """One generation, assembled with and without verification: (verified, unverified)."""
@@ -176,7 +188,7 @@ class Assistant:
                 evidence, asked = event.evidence, event.question
             elif isinstance(event, Token):
                 streamed.append(event.text)
-            elif isinstance(event, Done):
+            elif isinstance(event, Done | Corroborated):
                 final = event.answer
         assert final is not None
         lang = detect_language(question)

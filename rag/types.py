@@ -99,14 +99,22 @@ class Timings:
     prompt_tokens: int | None = None
     tokens: int | None = None
     rewrite_s: float | None = None
+    corroborate_s: float | None = None
+    """After the checked answer is shown: the checks of quotes from other articles that state the same facts."""
 
     @property
     def checked_s(self) -> float:
-        """Until the checked answer is final: generation, then its checks and any second answer.
+        """Until the checked answer is shown: generation, then its checks (each sentence with one quote).
 
-        ``total_s`` ends with the streamed draft; the reader's answer is the checked one.
+        ``total_s`` ends with the streamed draft; the reader's answer is the checked one. Quotes
+        from further articles come after it (``corroborate_s``, ``sourced_s``).
         """
         return self.total_s + (self.verify_s or 0.0)
+
+    @property
+    def sourced_s(self) -> float:
+        """Until every quote of the answer is in, those from further articles included."""
+        return self.checked_s + (self.corroborate_s or 0.0)
 
 
 @dataclass(frozen=True)
@@ -166,5 +174,7 @@ class Answer:
                 "prompt_tokens": self.timings.prompt_tokens,
                 "tokens": self.timings.tokens,
                 "rewrite_s": None if self.timings.rewrite_s is None else round(self.timings.rewrite_s, 3),
+                "corroborate_s": None if self.timings.corroborate_s is None else round(self.timings.corroborate_s, 3),
+                "sourced_s": round(self.timings.sourced_s, 3),
             },
         }

@@ -13,7 +13,7 @@ from rag.checks import REGISTRY, Claim, Context, Grounding, enabled
 from rag.checks.fact_kind import fact_kind
 from rag.errors import InputError
 from rag.grounded import GroundedChecker, new_facts
-from rag.pipeline import Assistant, Retrieved
+from rag.pipeline import Assistant, Corroborated, Done, Retrieved
 from rag.types import Evidence, Passage, Sentence
 
 VOTE = "Der Staatschef ließ sich mit 80,1 Prozent der Stimmen für eine sechste Amtszeit bestätigen."
@@ -117,6 +117,25 @@ def test_other_articles_stating_the_same_claim_are_cited_too() -> None:
     checker = GroundedChecker(judge=judge, corroborate=0, checks="+answer_judge")
     g, _, _ = grounded(checker, "Putin promised military help.", (1,), ev, "What did Putin promise?")
     assert [e.n for e, _ in g.quotes()] == [1]
+
+
+def test_other_articles_quotes_come_after_the_checked_answer(make_assistant: Callable[..., Assistant]) -> None:
+    """The reader gets the answer with one quote as soon as it is checked (``Done``); the quote of a second
+    article that states the same fact follows (``Corroborated``), and ``ask`` returns the answer with both."""
+    assistant, _ = _assistant(make_assistant, "Lukashenko got 80.1 percent of the vote.")
+    question = "What Prozent der Stimmen did Lukashenko get for a sechste Amtszeit?"
+    events = [e for e in assistant.stream(question) if isinstance(e, Done | Corroborated)]
+    assert [type(e) for e in events] == [Done, Corroborated]
+    first, more = events[0].answer, events[1].answer
+    assert len(first.citations) == 1 and first.answer.endswith("[1].")
+    assert len({c.doc_id for c in more.citations}) == len(more.citations) == 2 and more.answer.endswith("[1][2].")
+    assert more.citations[0] == first.citations[0] and more.sentences[0].text == first.sentences[0].text
+    assert first.timings.corroborate_s is None and more.timings.corroborate_s is not None
+    assert more.timings.checked_s == first.timings.checked_s < more.timings.sourced_s
+    assert more.timings.checks["focused_read_calls"] > first.timings.checks["focused_read_calls"]
+    assert assistant.ask(question).citations == more.citations
+    assistant.answerer.checker.corroborate = 0
+    assert [type(e) for e in assistant.stream(question) if isinstance(e, Done | Corroborated)] == [Done]
 
 
 def test_a_name_may_stand_anywhere_in_the_passage() -> None:

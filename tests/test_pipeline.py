@@ -178,11 +178,13 @@ def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}
     assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s", "verify_s", "checks",
-                                     "prompt_tokens", "tokens", "rewrite_s", "checked_s"}
+                                     "prompt_tokens", "tokens", "rewrite_s", "checked_s", "corroborate_s",
+                                     "sourced_s"}
     for s in data["sentences"]:
         assert set(s) == {"text", "citations", "supported", "evidence"}
     t = data["timings"]
     assert t["verify_s"] >= 0 and t["checked_s"] == pytest.approx(t["total_s"] + t["verify_s"], abs=0.002)
+    assert t["sourced_s"] == pytest.approx(t["checked_s"] + (t["corroborate_s"] or 0.0), abs=0.002)
 
 
 def test_refusal_json_shape(make_assistant: MakeAssistant) -> None:

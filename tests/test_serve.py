@@ -209,6 +209,17 @@ def test_a_reply_carries_the_marks_and_its_citations(start: Start) -> None:
     assert reply.usage is not None
 
 
+def test_a_reply_carries_the_quotes_of_further_articles_too(start: Start) -> None:
+    """The service streams the checked answer, then the quotes of a second article (``Corroborated``): the reply is
+    the answer with both, the same as ``ask`` gives."""
+    question = "What Prozent der Stimmen did Lukashenko get for a sechste Amtszeit?"
+    running = start(ScriptedGenerator("Lukashenko got 80.1 percent of the vote."))
+    reply = running.client().chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}])
+    extra = reply.model_extra or {}
+    assert len({c["doc_id"] for c in extra["citations"]}) == len(extra["citations"]) == 2
+    assert (reply.choices[0].message.content or "").endswith("[1][2].")
+
+
 def test_a_citation_url_opens_the_article_at_the_quote(start: Start) -> None:
     running = start()
     reply = running.client().chat.completions.create(model=MODEL, messages=[{"role": "user", "content": QUESTION}])

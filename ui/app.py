@@ -14,7 +14,7 @@ from typing import Any
 
 from rag.errors import RagError
 from rag.language import detect_language
-from rag.pipeline import Done, Retrieved, Token
+from rag.pipeline import Corroborated, Done, Retrieved, Token
 from rag.settings import Settings
 from rag.types import Turn
 from ui import render
@@ -62,6 +62,7 @@ def build_app(service: ChatService) -> Any:
         chat.append(reply)
         sources = ""
         streamed = ""
+        new_cards: list[str] = []
         try:
             for event in service.stream(question, turns, int(passages), float(temperature)):
                 if isinstance(event, Retrieved):
@@ -75,12 +76,14 @@ def build_app(service: ChatService) -> Any:
                     streamed += event.text
                     reply["content"] = streamed
                     yield "", chat, turns, cards, render.panel_html(cards, sources), gr.update()
-                elif isinstance(event, Done):
+                elif isinstance(event, Done | Corroborated):
                     answer = event.answer
                     docs = service.documents_by_id()
                     reply["content"] = render.answer_markdown(answer, turn)
                     if answer.refused:
                         reply["metadata"] = {"title": "No answer in the articles", "status": "done"}
+                    if isinstance(event, Corroborated):  # the same answer, more quotes: replaces this turn's
+                        cards, turns = cards[:len(cards) - len(new_cards)], turns[:-1]
                     new_cards = [render.citation_card(c, docs.get(c.doc_id), turn) for c in answer.citations]
                     cards = cards + new_cards
                     turns = [*turns, Turn(question, answer.answer)]

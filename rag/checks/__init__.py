@@ -48,6 +48,9 @@ class Grounding:
     new_facts: frozenset[str] = frozenset()
     also: tuple[tuple[Evidence, Sentence], ...] = ()
     """Further quotes, when the sentence joins facts that no one source sentence states together."""
+    claim: Claim | None = field(default=None, compare=False, repr=False)
+    pending: tuple[Grounding, ...] = field(default=(), compare=False, repr=False)
+    """The claim's candidates after this one, not yet tried as corroborating quotes from other articles."""
 
     def quotes(self) -> list[tuple[Evidence, Sentence]]:
         first = [(self.evidence, self.quote)] if self.evidence is not None and self.quote is not None else []

@@ -25,8 +25,10 @@ DEFINITIONS = {
     "mrr": "mean reciprocal rank of the first gold passage (0 when not in the top 50)",
     "first_token_s": "seconds from the question to the first streamed token (retrieval, rewrite, prompt)",
     "total_s": "seconds from the question to the end of the streamed draft",
-    "checked_s": ("seconds from the question to the final, checked answer: total_s plus the citation checks, "
-                  "relevance check and any second answer (p50/p95 over answered and refused items alike)"),
+    "checked_s": ("seconds from the question to the checked answer shown: total_s plus the checks that give each "
+                  "sentence one quote (p50/p95 over answered and refused items alike)"),
+    "sourced_s": ("seconds until the quotes of further articles stating the same facts are in as well: checked_s "
+                  "plus their checks, which come after the answer"),
     "tokens_per_s": "generated tokens per second of decoding, as llama.cpp counts them",
     "answered_wrong": ("all items: share answered wrongly, i.e. an answer (not a refusal) that lacks a gold fact or "
                        "states an invented number, or any answer to an unanswerable question; XQuAD: an answer "

@@ -249,6 +249,7 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
         "first_token_s": metrics.percentiles(a.timings.first_token_s for a in answers),
         "total_s": metrics.percentiles(a.timings.total_s for a in answers),
         "checked_s": metrics.percentiles(a.timings.checked_s for a in answers),
+        "sourced_s": metrics.percentiles(a.timings.sourced_s for a in answers),
         "tokens_per_s": metrics.percentiles(a.timings.tokens_per_s for a in answers),
     })
     totals["verification"] = verification_table(on=on, off=_answer_figures(rows, False, judge_names), answers=answers)

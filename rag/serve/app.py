@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from rag.errors import InputError, ModelMissingError, RagError, printable
-from rag.pipeline import Done
+from rag.pipeline import Corroborated, Done
 from rag.serve.protocol import (
     MODEL,
     BadRequest,
@@ -103,8 +103,8 @@ class AnswerRun:
     """One answer on the service's worker, handed to the event loop through an asyncio queue.
 
     A thread drains ``service.stream`` (its token events keep it looking at ``stop``) and passes
-    on the final answer or the error; ``cancel`` makes it close the stream at the next event,
-    which frees the model.
+    on the final answer (with the quotes of further articles, ``Corroborated``) or the error;
+    ``cancel`` makes it close the stream at the next event, which frees the model.
     """
 
     def __init__(self, service: ChatService, request: ChatRequest) -> None:
@@ -121,14 +121,19 @@ class AnswerRun:
 
     def _produce(self) -> None:
         events = self.service.stream(self.request.question, self.request.history)
+        answer: Answer | None = None
         try:
             for event in events:
-                if isinstance(event, Done):
-                    self._put(event.answer)
+                if isinstance(event, Done | Corroborated):
+                    answer = event.answer
                 if self.stop.is_set():
                     break
+            if answer is not None:
+                self._put(answer)
         except BaseException as exc:  # handed to the request, which reports it
-            self._put(exc)
+            if answer is not None:
+                log.error("further quotes failed; the checked answer is sent without them", exc_info=exc)
+            self._put(answer if answer is not None else exc)
         finally:
             close = getattr(events, "close", None)
             if close is not None:
