@@ -116,9 +116,7 @@ class GroundedChecker:
                 pair = self._pair(claim, evidence, stage["quote"], ctx)
                 candidates = [pair] if pair is not None else []
             if not candidates:
-                missing = ", ".join(sorted(nums | nms))
-                out.append(Grounding(d.text, None, None, f"{missing} stands in no source" if missing
-                                     else "no source sentence matches"))
+                out.append(Grounding(d.text, None, None, _unsourced(nums, evidence)))
                 continue
             out.append(self._confirmed(claim, candidates[: self.tries], stage["sentence"], ctx))
         kept = [g for g in out if g.evidence is not None]
@@ -313,6 +311,21 @@ def _costs(ctx: Context) -> dict[str, float]:
     model_checks = ("answer_judge", "focused_read")
     return {**ctx.costs, "llm_judge_s": sum(ctx.costs.get(f"{c}_s", 0.0) for c in model_checks),
             "llm_judge_calls": sum(ctx.costs.get(f"{c}_calls", 0.0) for c in model_checks)}
+
+
+def _unsourced(nums: set[str], evidence: Sequence[Evidence]) -> str:
+    """Why no quote grounds a claim: its new numbers that stand in no passage, else that no sentence may be its quote.
+
+    Listing every new fact ("2016, 9, august stands in no source") left the reader of a report to
+    find which one was missing.
+    """
+    said = set().union(*(stated_numbers(s.text) for e in evidence for s in e.passage.sentences))
+    absent = sorted(n for n in nums if n not in said)
+    if absent:
+        return f"{', '.join(absent)} {'stands' if len(absent) == 1 else 'stand'} in no source"
+    if nums:
+        return f"no one source sentence states {', '.join(sorted(nums))}"
+    return "no source sentence matches"
 
 
 def closest(refusal: Answer, evidence: Sequence[Evidence], documents: Mapping[str, Document], lang: str,

@@ -366,3 +366,19 @@ def test_a_number_in_digits_is_stated_by_the_same_number_in_words() -> None:
     ev = evidence(passage(1, "Die Polizei nahm zwei Männer fest.", "Die Proteste gingen weiter."))
     g, _, _ = grounded(GroundedChecker(), "Police arrested 2 men.", (1,), ev, "How many men did police arrest?")
     assert g.evidence is not None and g.quote == ev[0].passage.sentences[0]
+
+
+def test_a_refused_claim_says_which_of_its_new_numbers_stands_in_no_source() -> None:
+    """The reason names the missing numbers only; when each stands somewhere but no one sentence states them
+    all (and no pair of quotes does), it says so."""
+    question = "What did Glawischnig win?"
+    money = passage(1, "Die Klägerin erhielt 500 Euro Schadenersatz.", "Das Urteil ist rechtskräftig.")
+    party = passage(2, "Die Grünen-Chefin Glawischnig klagte in Wien.", "Sie sprach am 9. August.")
+    g, _, _ = grounded(GroundedChecker(), "Glawischnig won 500 euros in 2016 on 12 May.", (1,),
+                       evidence(money, party), question)
+    assert g.evidence is None and g.reason == "12, 2016 stand in no source"
+    g, _, _ = grounded(GroundedChecker(), "Glawischnig won 500 euros on 9 May.", (1,), evidence(money), question)
+    assert g.evidence is None and g.reason == "9 stands in no source"
+    g, _, _ = grounded(GroundedChecker(), "Glawischnig won 500 euros, 9 of them at once.", (1,),
+                       evidence(passage(3, "Sie erhielt 500 Euro und 9 Prozent.")), question)
+    assert g.evidence is not None
