@@ -107,7 +107,7 @@ def run_xquad(settings: Settings, embedder: Embedder, limit: int | None,
                 ans = off = DESIGNS[design](q["question_en"], assistant.retriever, generator)
             answers.append(ans)
             row = {"id": q["id"], "question": q["question_en"], "gold": q["answers"], **_scored(ans, q["answers"]),
-                   "timings": ans.to_json()["timings"],
+                   "draft": ans.draft, "dropped": list(ans.dropped), "timings": ans.to_json()["timings"],
                    "citations": [{"n": c.n, "doc_id": c.doc_id, "quote": c.quote} for c in ans.citations],
                    "unverified": _scored(off, q["answers"]),
                    "ablated": {name: _scored(a, q["answers"]) for name, a in ablated.items()}}
