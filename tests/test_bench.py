@@ -96,6 +96,7 @@ def test_bench_report_has_every_field(report: dict[str, object], tmp_path: Path)
     by_name = {t["name"]: t for t in data["targets"]}
     assert by_name["generation / raw llama.cpp"]["ok"] is None
     assert "retrieve 200 passages" in render(report)
+    assert data["answer"]["checked_s"]["n"] == 2 and "checked answer, warm (s)" in render(report)
 
 
 def test_targets_pass_and_fail_by_the_issue_numbers() -> None:
@@ -135,6 +136,9 @@ def test_each_timed_answer_follows_another_question(make_assistant: MakeAssistan
     timed_q = ["Prozent" in q for q in asked[-4:]]
     assert timed_q == [False, True, False, True]
     assert runs.first_token.n == 2
+    assert runs.checked is not None and runs.sourced is not None and runs.checked.n == 2
+    assert runs.checked.median >= runs.total.median and runs.sourced.median >= runs.checked.median
+    assert runs.to_json()["checked_s"] == runs.checked.to_json()
 
 
 def test_raw_reference_is_taken_after_each_timed_answer_at_its_length(make_assistant: MakeAssistant) -> None:

@@ -161,10 +161,15 @@ class AnswerRuns:
     answers: tuple[str, ...]
     raw: tuple[LlamaSpeed, ...] = ()
     gen_vs_raw: tuple[float, ...] = ()
+    checked: Summary | None = None
+    """Until the checked answer (what the reader waits for); ``sourced`` until other articles' quotes are in too."""
+    sourced: Summary | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"question": self.question, "warm_up_s": self.warm_up_s, "first_token_s": self.first_token.to_json(),
                 "tokens_per_s": self.tokens_per_s.to_json(), "total_s": self.total.to_json(),
+                "checked_s": None if self.checked is None else self.checked.to_json(),
+                "sourced_s": None if self.sourced is None else self.sourced.to_json(),
                 "retrieve_s": self.retrieve.to_json(), "answers": list(self.answers),
                 "raw": [dataclasses.asdict(r) for r in self.raw],
                 "gen_vs_raw": list(self.gen_vs_raw)}
@@ -211,4 +216,5 @@ def answer_runs(assistant: Assistant, question: str, runs: int = 3,
     return AnswerRuns(question, warm_s, summarize(first), summarize(tps),
                       summarize([a.timings.total_s for a in answers]),
                       summarize([a.timings.retrieve_s for a in answers]), tuple(a.answer for a in answers),
-                      tuple(refs), tuple(ratios))
+                      tuple(refs), tuple(ratios), summarize([a.timings.checked_s for a in answers]),
+                      summarize([a.timings.sourced_s for a in answers]))

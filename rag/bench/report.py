@@ -107,6 +107,10 @@ def rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                     f"pairs: {_pairs(ratios)}), {_f(ratios.get('gen_vs_bound'))} of bandwidth bound"))
         out.append(("answer total (s)", _f(ans["total_s"]["median"]), _f(ans["total_s"]["p95"]),
                     f"retrieve {ans['retrieve_s']['median'] * 1000:.0f} ms"))
+        checked, sourced = ans.get("checked_s"), ans.get("sourced_s")
+        if checked:
+            out.append(("checked answer, warm (s)", _f(checked["median"]), _f(checked["p95"]),
+                        f"other articles' quotes in at {_f(sourced['median'])} s" if sourced else ""))
     bw = report.get("bandwidth")
     if bw and not ref:
         out.append(("copy bandwidth (GB/s)", _f(bw["gb_per_s"], digits=1), "", "read + write bytes"))
