@@ -265,8 +265,9 @@ class GroundedAnswerer:
     def assembled(self, question: str, raw: str, evidence: Sequence[Evidence], lang: str, timings: Timings,
                   standalone: str | None, verify: bool, asked: str, off: frozenset[str] = frozenset()
                   ) -> Iterator[Answer]:
-        """``assemble``'s answer as soon as each kept sentence has one quote; then, if quotes from other
-        articles were found for it, the same answer with them (``GroundedChecker.corroborated``)."""
+        """``assemble``'s answer as soon as each kept sentence has one quote; then, when other articles'
+        passages are left to try, the same answer with any of their quotes the checks accept
+        (``GroundedChecker.corroborated``), timed as ``corroborate_s``."""
         refusal = closest(Answer(question, REFUSALS[lang], True, timings=timings, standalone_question=standalone,
                                  draft=raw, verified=verify), evidence, self.retriever.snapshot.documents, lang)
         if says_nothing(raw):
@@ -291,13 +292,13 @@ class GroundedAnswerer:
             return
         first = self._answer(question, kept[: self.max_sentences], timings, standalone, raw, verify, dropped, lang)
         yield first
-        if ctx is None:
+        shown = kept[: self.max_sentences]
+        if ctx is None or self.checker.corroborate <= 0 or not any(g.pending for g in shown):
             return
         started = time.perf_counter()
-        more = self.checker.corroborated(kept[: self.max_sentences], ctx, off)
-        if any(g.also != k.also for g, k in zip(more, kept, strict=False)):
-            timings = dataclasses.replace(timings, corroborate_s=time.perf_counter() - started, checks=_costs(ctx))
-            yield self._answer(question, more, timings, standalone, raw, verify, dropped, lang)
+        more = self.checker.corroborated(shown, ctx, off)
+        timings = dataclasses.replace(timings, corroborate_s=time.perf_counter() - started, checks=_costs(ctx))
+        yield self._answer(question, more, timings, standalone, raw, verify, dropped, lang)
 
     def _answer(self, question: str, kept: Sequence[Grounding], timings: Timings, standalone: str | None, raw: str,
                 verify: bool, dropped: tuple[str, ...], lang: str) -> Answer:
