@@ -232,8 +232,7 @@ class GroundedChecker:
         snap = self.retriever.snapshot
         sids = [snap.sentence_ids[passage.passage_id][i] for i in allowed]
         qvec = self.retriever.embedder.embed_queries([claim])[0]
-        vectors = self.retriever.sentence_vectors_of(sids, [passage.sentences[i].text for i in allowed])
-        return [float(x) for x in vectors @ qvec]
+        return [float(x) for x in snap.sentence_vectors[sids] @ qvec]
 
 
 class GroundedAnswerer:

@@ -8,13 +8,13 @@ from a few relevant sentences, most relevant first.
 
 from __future__ import annotations
 
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from embeddings.embedder import Embedder, PassageEmbedder
+from embeddings.embedder import Embedder
 from rag.answer_kind import Preference
 from rag.backend import IndexSnapshot
 from rag.textnorm import tokens
@@ -58,44 +58,8 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K, weights: Sequence[flo
     return fused
 
 
-class OwnVectors:
-    """Sentences embedded each in a run of its own, on demand, the last ``size`` remembered by text.
-
-    An index of sentences pooled in their passages' runs (``RAG_SENTENCE_VECTORS=in-passage``) finds
-    passages as well as one of sentences embedded alone, but a sentence read in its passage's context
-    ranks closer to its neighbours, so the best sentence of a passage was picked less often (XQuAD: the
-    gold sentence was a top-4 passage's pick for 0.833 of the questions, against 0.848 alone). Picked by
-    their own vectors, embedded when a passage is first retrieved, 0.842 (session 24).
-    """
-
-    def __init__(self, embedder: Embedder, size: int = 20_000) -> None:
-        self.embedder = embedder
-        self.size = size
-        self._held: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._held))
-        if missing:
-            for t, v in zip(missing, self.embedder.embed_documents(missing), strict=True):
-                self._held[t] = np.asarray(v, np.float32)
-        out = []
-        for t in texts:
-            self._held.move_to_end(t)
-            out.append(self._held[t])
-        while len(self._held) > self.size:
-            self._held.popitem(last=False)
-        return np.stack(out) if out else np.zeros((0, self.embedder.dimension), np.float32)
-
-
 class Retriever:
-    """Searches one index snapshot; the embedder is passed in, never created here.
-
-    Over an index whose sentence vectors were pooled in their passages (a ``PassageEmbedder``), the
-    sentences of the passages found are scored by vectors of their own (``OwnVectors``).
-    """
-
-    ELSEWHERE_OWN = 8
-    """Preferred sentences outside the found passages scored by their own vectors; the rest keep the index's."""
+    """Searches one index snapshot; the embedder is passed in, never created here."""
 
     def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, candidates: int = 50,
                  lexical_scale: float = 0.5, sentence_scan_max: int = SENTENCE_SCAN_MAX) -> None:
@@ -105,13 +69,6 @@ class Retriever:
         self.candidates = candidates
         self.lexical_scale = lexical_scale
         self.sentence_passage = snapshot.sentence_ids.owners()
-        self.own = OwnVectors(embedder) if isinstance(embedder, PassageEmbedder) else None
-
-    def sentence_vectors_of(self, sids: Sequence[int], texts: Sequence[str]) -> np.ndarray:
-        """The vectors sentences are compared by: the index's, or with a pooled index their own."""
-        if self.own is not None:
-            return self.own(texts)
-        return np.asarray(self.snapshot.sentence_vectors[np.asarray(sids, dtype=np.int64)], np.float32)
 
     def dense_ranking(self, qvec: np.ndarray, n: int) -> tuple[list[int], np.ndarray]:
         scores, ids = self.snapshot.passage_index.search(qvec[None, :], n)
@@ -206,14 +163,8 @@ class Retriever:
         pool = [(sid, hit.passage, sent) for hit in hits
                 for sid, sent in zip(self.snapshot.sentence_ids[hit.passage.passage_id], hit.passage.sentences,
                                      strict=True)]
-        found = len(pool)
         if prefer is not None and prefer.beyond_hits:
             pool += self._preferred_elsewhere(sims, {hit.passage.passage_id for hit in hits}, prefer)
-        if self.own is not None and pool:
-            own = pool[:found + self.ELSEWHERE_OWN]
-            sims = sims.copy()
-            sims[[sid for sid, _, _ in own]] = self.own([sent.text for _, _, sent in own]) @ qvec
-            pool = own
         scored = []
         for sid, passage, sent in pool:
             overlap = len(q_terms & set(tokens(sent.text))) / (len(q_terms) or 1)

@@ -17,7 +17,6 @@ from rag.embed_cache import EmbeddingCache
 from rag.errors import ModelError
 from rag.ingest import Ingestor
 from rag.store import Store
-from rag.textnorm import tokens
 
 PROMPT = "title: none | text: "
 
@@ -217,38 +216,3 @@ def test_the_real_sentence_vectors_in_a_passage_stay_nearest_their_own_sentence(
     similarity = inside[0] @ alone.T
     assert list(similarity.argmax(axis=1)) == [0, 1, 2], similarity
     assert float(similarity.diagonal().min()) > 0.6, similarity
-
-
-def test_over_a_pooled_index_the_sentences_found_are_scored_by_their_own_vectors(tmp_path: Path,
-                                                                                  seeds_dir: Path) -> None:
-    """The index's sentence vectors carry their passage's first word (``LateFakeEmbedder``); the evidence is
-    scored and the checker's quotes ranked by each sentence's own vector, each embedded once."""
-    from rag.grounded import GroundedChecker
-    from rag.retrieve import Retriever
-
-    embedder = LateFakeEmbedder()
-    store = Store(tmp_path / "index")
-    Ingestor(store, embedder, 500).ingest([seeds_dir])
-    snap = store.load()
-    retriever = Retriever(snap, embedder)
-    assert retriever.own is not None and Retriever(snap, FakeEmbedder()).own is None
-    question = "Wie viel Prozent der Stimmen erhielt Lukaschenko?"
-    qvec = embedder.vector(question)
-    result = retriever.retrieve(question, top_k=4, max_sentences=10_000)
-    assert result.evidence
-    for e in result.evidence:
-        own = float(embedder.vector(e.sentence.text) @ qvec)
-        pooled = float(snap.sentence_vectors[e.sentence_id] @ qvec)
-        assert abs(own - pooled) > 1e-4 or e.sentence.text.split()[0] == e.passage.text.split()[0], e.sentence.text
-        overlap = len(set(tokens(question)) & set(tokens(e.sentence.text))) / len(set(tokens(question)))
-        assert e.score == pytest.approx(own + 0.1 * overlap, abs=1e-5)
-    assert result.best_similarity == pytest.approx(max(float(embedder.vector(s.text) @ qvec)
-                                                       for e in result.evidence for s in [e.sentence]), abs=1e-5)
-    embedded = list(embedder.documents)
-    retriever.retrieve(question, top_k=4, max_sentences=10_000)
-    assert embedder.documents == embedded, "each sentence is embedded once"
-    passage = result.evidence[0].passage
-    allowed = list(range(len(passage.sentences)))
-    ranks = GroundedChecker(retriever=retriever)._rank("Lukaschenko 80,1 Prozent", passage, allowed)
-    claim = embedder.vector("Lukaschenko 80,1 Prozent")
-    assert ranks == pytest.approx([float(embedder.vector(s.text) @ claim) for s in passage.sentences], abs=1e-5)
