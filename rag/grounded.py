@@ -289,9 +289,8 @@ class GroundedAnswerer:
         if not kept:
             yield dataclasses.replace(refusal, timings=timings, dropped=dropped)
             return
-        first = self._answer(question, kept[: self.max_sentences], timings, standalone, raw, verify, dropped, lang)
-        yield first
         shown = kept[: self.max_sentences]
+        yield self._answer(question, shown, timings, standalone, raw, verify, dropped, lang)
         if ctx is None or self.checker.corroborate <= 0 or not any(g.pending for g in shown):
             return
         started = time.perf_counter()

@@ -120,7 +120,7 @@ def test_cli_json_contract_and_bad_input():
     data = json.loads(run.stdout)
     assert set(data) >= {"question", "answer", "refused", "citations", "timings"}
     assert set(data["timings"]) == {"retrieve_s", "first_token_s", "total_s", "tokens_per_s", "verify_s", "checks",
-                                     "prompt_tokens", "tokens", "rewrite_s", "checked_s"}
+                                     "prompt_tokens", "tokens", "rewrite_s", "checked_s", "corroborate_s", "sourced_s"}
     assert data["timings"]["prompt_tokens"] > 0 and data["timings"]["tokens"] > 0
     for c in data["citations"]:
         assert set(c) == {"n", "doc_id", "title", "date", "source", "passage", "quote"}

@@ -46,7 +46,7 @@ import pytest
 
 from rag.errors import ModelMissingError, printable
 from rag.language import detect_language
-from rag.pipeline import Done, Retrieved
+from rag.pipeline import Corroborated, Done, Retrieved
 from rag.prompt import CLOSEST, REFUSALS
 from rag.settings import Settings
 from rag.types import Answer, Evidence
@@ -303,7 +303,7 @@ def ask(assistant: Any, question: str) -> tuple[Answer, tuple[Evidence, ...]]:
     for event in assistant.stream(question):
         if isinstance(event, Retrieved):
             evidence = event.evidence
-        elif isinstance(event, Done):
+        elif isinstance(event, Done | Corroborated):
             answer = event.answer
     assert answer is not None
     return answer, evidence
