@@ -166,19 +166,23 @@ class GroundedChecker:
                       ctx: Context) -> Grounding:
         """``found`` plus up to ``corroborate`` quotes of other articles that the same checks accept.
 
-        A reader checking "Putin promised military help" wants every article that reports it.
+        A reader checking "Putin promised military help" wants every article that reports it; a quote
+        whose sentence is word for word one already cited (the same article ingested twice, as the
+        headline answer showed in session 24, "[1][2]" on one sentence) tells the reader nothing more.
         """
-        assert found.evidence is not None
+        assert found.evidence is not None and found.quote is not None
         docs = {found.evidence.passage.doc_id}
+        said = {" ".join(q.text.split()) for _, q in found.quotes()}
         also = list(found.also)
         for g in rest:
             if len(also) >= self.corroborate or g.evidence is None or g.quote is None:
                 break
-            if g.evidence.passage.doc_id in docs or g.also:
+            if g.evidence.passage.doc_id in docs or g.also or " ".join(g.quote.text.split()) in said:
                 continue
             if all(run(c, ctx, claim, g) for c in checks):
                 also.append((g.evidence, g.quote))
                 docs.add(g.evidence.passage.doc_id)
+                said.add(" ".join(g.quote.text.split()))
         return dataclasses.replace(found, also=tuple(also), pending=())
 
     def _pair(self, claim: Claim, evidence: Sequence[Evidence], quote_checks: list[Check],

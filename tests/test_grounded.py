@@ -119,6 +119,21 @@ def test_other_articles_stating_the_same_claim_are_cited_too() -> None:
     assert [e.n for e, _ in g.quotes()] == [1]
 
 
+def test_a_quote_word_for_word_one_already_cited_does_not_corroborate() -> None:
+    """The same article ingested twice (two doc ids, one text) is one source to the reader, not two."""
+    text = "Putin sicherte militärische Hilfe zu."
+    twice = [Passage(n, doc, 0, text, 0, len(text), (Sentence(text, 0, len(text)),))
+             for n, doc in ((1, "004_x"), (2, "004_x-ac40"))]
+    other = Passage(3, "001_y", 0, "Putin sicherte  militärische Hilfe zu, sagte der Kreml.", 0, 55,
+                    (Sentence("Putin sicherte  militärische Hilfe zu, sagte der Kreml.", 0, 55),))
+    g, _, _ = grounded(GroundedChecker(), "Putin promised military help.", (1,), evidence(*twice),
+                       "What did Putin promise?")
+    assert [e.passage.doc_id for e, _ in g.quotes()] == ["004_x"]
+    g, _, _ = grounded(GroundedChecker(), "Putin promised military help.", (1,), evidence(*twice, other),
+                       "What did Putin promise?")
+    assert [e.passage.doc_id for e, _ in g.quotes()] == ["004_x", "001_y"], "another sentence is another source"
+
+
 def test_other_articles_quotes_come_after_the_checked_answer(make_assistant: Callable[..., Assistant]) -> None:
     """The reader gets the answer with one quote as soon as it is checked (``Done``); the quote of a second
     article that states the same fact follows (``Corroborated``), and ``ask`` returns the answer with both."""
