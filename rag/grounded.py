@@ -177,12 +177,13 @@ class GroundedChecker:
         for g in rest:
             if len(also) >= self.corroborate or g.evidence is None or g.quote is None:
                 break
-            if g.evidence.passage.doc_id in docs or g.also or " ".join(g.quote.text.split()) in said:
+            words = " ".join(g.quote.text.split())
+            if g.evidence.passage.doc_id in docs or g.also or words in said:
                 continue
             if all(run(c, ctx, claim, g) for c in checks):
                 also.append((g.evidence, g.quote))
                 docs.add(g.evidence.passage.doc_id)
-                said.add(" ".join(g.quote.text.split()))
+                said.add(words)
         return dataclasses.replace(found, also=tuple(also), pending=())
 
     def _pair(self, claim: Claim, evidence: Sequence[Evidence], quote_checks: list[Check],
