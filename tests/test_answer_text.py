@@ -27,6 +27,17 @@ def test_split_answer(answer: str, expected: list[tuple[str, tuple[int, ...]]]) 
     assert split_answer(answer) == [DraftSentence(t, c) for t, c in expected]
 
 
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("Gerlach said 10, 000 objects were destroyed.", "Gerlach said 10,000 objects were destroyed."),
+    ("Rounded 20, 000 [1].", "Rounded 20,000."),
+    ("In 2019, 300 people came.", "In 2019, 300 people came."),
+    ("Scores were 1, 2 and 3.", "Scores were 1, 2 and 3."),
+    ("It rose from 1.5, 200 times.", "It rose from 1.5, 200 times."),
+])
+def test_a_space_inside_a_number_is_taken_out(answer: str, expected: str) -> None:
+    assert [d.text for d in split_answer(answer)] == [expected]
+
+
 def test_marker_opening_the_next_line_belongs_to_the_sentence_before() -> None:
     got = split_answer("He met Putin in Sochi.\n[2] He promised help [1].")
     assert got == [DraftSentence("He met Putin in Sochi.", (2,)), DraftSentence("He promised help.", (1,))]
