@@ -74,8 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="comma-separated answer designs to score side by side: checked (the product), plain "
                          "(the peer baseline: whole passages, no checks)")
     ev.add_argument("--limit", type=int)
-    ev.add_argument("--ablate", action="store_true",
-                    help="also score every checked answer with each check off in turn (same drafts)")
+    ev.add_argument("--ablate", nargs="?", const="all", default=None, metavar="CHECKS",
+                    help="also score every checked answer with each check off in turn (same drafts); "
+                         "optionally only the comma-separated checks named")
     ev.add_argument("--no-agreement", dest="agreement", action="store_false",
                     help="skip measuring the support judges against the hand-labelled pairs")
     ev.add_argument("--retrieval-only", action="store_true")

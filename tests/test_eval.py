@@ -313,6 +313,24 @@ def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant:
     assert set(totals["ablation"]) == {"fact_kind", "focused_read"}
 
 
+def test_ablate_takes_every_active_check_or_those_it_names() -> None:
+    import argparse
+
+    from rag import checks
+    from rag.errors import InputError
+    from rag.eval.runner import _ablations
+    from rag.settings import Settings
+
+    active = [c.name for c in checks.enabled("")]
+    assert _ablations(argparse.Namespace(ablate="all"), "checked", Settings()) == active
+    assert _ablations(argparse.Namespace(ablate="fact_kind, focused_read"), "checked", Settings()) == [
+        "fact_kind", "focused_read"]
+    assert _ablations(argparse.Namespace(ablate=None), "checked", Settings()) == []
+    assert _ablations(argparse.Namespace(ablate="all"), "plain", Settings()) == [], "a baseline has no checks"
+    with pytest.raises(InputError, match="--ablate names 'foreign_words', which is not an active check"):
+        _ablations(argparse.Namespace(ablate="foreign_words"), "checked", Settings())
+
+
 @pytest.mark.parametrize("design", ["sentences", "grounded"])
 def test_the_product_is_the_only_checked_design(design: str) -> None:
     """``--design`` knows the product (``checked``) and the baselines; the removed design is an error, not a no-op."""

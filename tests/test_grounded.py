@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -14,6 +15,7 @@ from rag.checks.fact_kind import fact_kind
 from rag.errors import InputError
 from rag.grounded import GroundedChecker, new_facts
 from rag.pipeline import Assistant, Corroborated, Done, Retrieved
+from rag.prompt import says_nothing
 from rag.types import Evidence, Passage, Sentence
 
 VOTE = "Der Staatschef ließ sich mit 80,1 Prozent der Stimmen für eine sechste Amtszeit bestätigen."
@@ -117,6 +119,27 @@ def test_other_articles_stating_the_same_claim_are_cited_too() -> None:
     checker = GroundedChecker(judge=judge, corroborate=0, checks="+answer_judge")
     g, _, _ = grounded(checker, "Putin promised military help.", (1,), ev, "What did Putin promise?")
     assert [e.n for e, _ in g.quotes()] == [1]
+
+
+def test_a_further_quote_must_name_the_claims_new_names_itself() -> None:
+    """A corroborating quote must state the claim's new names that the first quote states."""
+    def one(pid: int, doc: str, *texts: str) -> Passage:
+        return dataclasses.replace(passage(pid, *texts), doc_id=doc)
+
+    first = one(1, "001_x", "Das Treffen findet in der russischen Stadt Sotschi statt.")
+    elsewhere = one(2, "002_x", "Sotschi liegt am Schwarzen Meer.", "Dort ist es warm.",
+                    "Die Präsidenten wollen sich in Russland treffen.")
+    stated = one(3, "003_x", "Die Präsidenten treffen sich in Sotschi in Russland.")
+    question = "Where did they meet?"
+    claim = "They met in Sotschi, Russia."
+    ev = [Evidence(1, first, first.sentences[0], 1.0), Evidence(2, elsewhere, elsewhere.sentences[2], 1.0)]
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), ev, question)
+    assert [e.passage.doc_id for e, _ in g.quotes()] == ["001_x"], "Sotschi stands only elsewhere in its passage"
+    ev.append(Evidence(3, stated, stated.sentences[0], 1.0))
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), ev, question)
+    assert [e.passage.doc_id for e, _ in g.quotes()] == ["001_x", "003_x"]
+    g, _, _ = grounded(GroundedChecker(), claim, (2,), ev[1:], question)
+    assert [e.passage.doc_id for e, _ in g.quotes()] == ["002_x", "003_x"], "the first quote names no Sotschi"
 
 
 def test_a_quote_word_for_word_one_already_cited_does_not_corroborate() -> None:
@@ -299,6 +322,28 @@ def test_the_model_saying_it_does_not_know_is_a_refusal(make_assistant: Callable
     assistant, _ = _assistant(make_assistant, "Das weiß ich nicht.")
     answer = assistant.ask("Wie viel Prozent der Stimmen erhielt Lukaschenko?")
     assert answer.refused and answer.answer.startswith("Die Artikel sagen dazu nichts. Die Stellen, die der Frage")
+
+
+@pytest.mark.parametrize("reply", [
+    "The architect of the house is not mentioned in the given context [1].",
+    "The text does not provide information about who fumbled the ball.",
+    "The articles don't say.",
+    "There is no mention of the price.",
+    "Der Name wird im Text nicht genannt.",
+    "Das geht aus dem Text nicht hervor.",
+])
+def test_a_reply_saying_the_sources_do_not_say_is_a_refusal(reply: str) -> None:
+    assert says_nothing(reply)
+
+
+@pytest.mark.parametrize("reply", [
+    "The new deal does not include Video on Demand and High Definition.",
+    "Lukashenko is not mentioned as a candidate.",
+    "Im Text steht, dass er nicht kam.",
+    "The information was given to the police on Monday.",
+])
+def test_an_answer_with_a_negation_is_not_a_refusal(reply: str) -> None:
+    assert not says_nothing(reply)
 
 
 def test_an_invented_number_is_refused_and_unchecked_it_is_shown(make_assistant: Callable[..., Assistant]) -> None:

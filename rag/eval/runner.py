@@ -413,12 +413,22 @@ def render_markdown(report: dict[str, Any]) -> str:
 
 
 def _ablations(args: argparse.Namespace, design: str, settings: Settings) -> list[str]:
-    """The checks ``--ablate`` switches off one at a time: only the product (``checked``) has checks."""
+    """The checks ``--ablate`` switches off one at a time (all, or those it names): only the product
+    (``checked``) has checks."""
     from rag import checks
+    from rag.errors import InputError
 
-    if not getattr(args, "ablate", False) or design != "checked":
+    spec = getattr(args, "ablate", None)
+    if not spec or design != "checked":
         return []
-    return [c.name for c in checks.enabled(settings.checks)]
+    active = [c.name for c in checks.enabled(settings.checks)]
+    if spec is True or spec == "all":
+        return active
+    named = [n.strip() for n in str(spec).split(",") if n.strip()]
+    unknown = [n for n in named if n not in active]
+    if unknown:
+        raise InputError(f"--ablate names {unknown[0]!r}, which is not an active check; active: {', '.join(active)}")
+    return named
 
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
