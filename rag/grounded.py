@@ -10,10 +10,11 @@ Why this check: the earlier design's sentence checker judged each answer sentenc
 restated and all; the 1.5B judge said no to "Cenk Tosun scored both goals in Turkey's 2-1 win over
 Sweden in Antalya ahead of ..." against "Beim 2:1 (Cenk Tosun erzielte beide Tore) gegen Schweden",
 and 12 of 55 correct drafts were refused. Here an answer sentence is checked on what it adds to the
-question: its *new* numbers must stand in one source sentence, its new names in that sentence's
-passage, and the quote shown to the reader is the sentence that states them. The judge is then
-asked a reading question ("does this source give this answer to this question?") on that quote
-and the sentence before it. A sentence that adds nothing to the question, or an answer that lacks
+question: its *new* numbers must stand in one source sentence, which is the quote shown to the
+reader (of the sentences allowed, retrieval's pick, else the one closest to the claim), and asked the question
+again over that quote and the sentence before it, the model must reply with the same new numbers or
+half of the sentence's new words (``rag.focused``; the yes/no judge of the first version is off by
+default since session 19). A sentence that adds nothing to the question, or an answer that lacks
 the kind of fact the question asks for (a name for "who", a number for "how many", a date for
 "when"), is not an answer.
 """

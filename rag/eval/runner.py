@@ -422,7 +422,7 @@ def _ablations(args: argparse.Namespace, design: str, settings: Settings) -> lis
     if not spec or design != "checked":
         return []
     active = [c.name for c in checks.enabled(settings.checks)]
-    if spec is True or spec == "all":
+    if spec == "all":
         return active
     named = [n.strip() for n in str(spec).split(",") if n.strip()]
     unknown = [n for n in named if n not in active]
