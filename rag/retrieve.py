@@ -140,11 +140,30 @@ class Retriever:
             rankings.append(lexical)
             weights.append(self.lexical_weight(query) if use_dense else 1.0)
         fused = rrf(rankings, weights=weights)
-        ranked = sorted(fused, key=lambda i: -fused[i])[:top_k]
+        ranked = self._distinct(sorted(fused, key=lambda i: -fused[i]), top_k)
         d_rank = {pid: r for r, pid in enumerate(dense)}
         l_rank = {pid: r for r, pid in enumerate(lexical)}
         hits = [Hit(self.snapshot.passages[pid], fused[pid], d_rank.get(pid), l_rank.get(pid)) for pid in ranked]
         return hits, (qvec if qvec is not None else np.zeros(0, np.float32)), sims
+
+    def _distinct(self, ranked: list[int], top_k: int) -> list[int]:
+        """The first ``top_k`` passages of ``ranked`` whose texts differ (whitespace aside).
+
+        The same article ingested from two folders is two documents with one text; the draft then
+        read one passage twice among its four, and the sources list showed it twice (this machine's
+        default index held every seed twice, session 25).
+        """
+        out: list[int] = []
+        seen: set[str] = set()
+        for pid in ranked:
+            text = " ".join(self.snapshot.passages[pid].text.split())
+            if text in seen:
+                continue
+            seen.add(text)
+            out.append(pid)
+            if len(out) == top_k:
+                break
+        return out
 
     def retrieve(self, query: str, top_k: int = 6, max_sentences: int = 6,
                  prefer: Preference | None = None) -> Retrieval:

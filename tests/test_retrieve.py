@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import STORED_ATOL
 from fakes import FakeEmbedder
 
 from rag.answer_kind import Preference
+from rag.ingest import Ingestor
 from rag.retrieve import Retriever, rrf
-from rag.store import Snapshot
+from rag.settings import Settings
+from rag.store import Snapshot, Store
 from rag.textnorm import tokens
 
 
@@ -170,3 +175,23 @@ def test_a_preference_beyond_hits_brings_in_a_sentence_from_outside_the_best_pas
     assert found[0].sentence == wanted and found[0].passage == passage
     assert found[0].sentence_id == snapshot.sentence_ids[passage.passage_id][passage.sentences.index(wanted)]
     assert wanted not in [e.sentence for e in retriever.retrieve(query, top_k=6, max_sentences=6, prefer=near).evidence]
+
+
+def test_an_article_ingested_twice_is_one_passage_among_the_hits(seeds_dir: Path, tmp_path: Path,
+                                                                 embedder: FakeEmbedder) -> None:
+    """Two folders holding the same article give two documents with one text: the hits hold it once."""
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy2(next(iter(sorted(seeds_dir.glob("*.txt")))), other / "copy.txt")
+    store = Store(tmp_path / "index")
+    Ingestor(store, embedder, Settings().chunk_chars).ingest([seeds_dir, other])
+    snap = store.load()
+    texts = [" ".join(p.text.split()) for p in snap.passages]
+    assert len(texts) > len(set(texts)), "the index holds the copy's passages"
+    retriever = Retriever(snap, embedder)
+    copied = {" ".join(p.text.split()) for p in snap.passages if p.doc_id.startswith("000_")}
+    for query in ("Lukaschenko Putin Sanktionen", "Massenproteste EU", "Militärabkommen Hilfe"):
+        hits, _, _ = retriever.search(query, top_k=6)
+        shown = [" ".join(h.passage.text.split()) for h in hits]
+        assert len(shown) == len(set(shown)) == 6, query
+        assert copied & set(shown), f"{query}: the copied article is among the hits"
