@@ -156,13 +156,12 @@ class Retriever:
         out: list[int] = []
         seen: set[str] = set()
         for pid in ranked:
-            text = " ".join(self.snapshot.passages[pid].text.split())
-            if text in seen:
-                continue
-            seen.add(text)
-            out.append(pid)
-            if len(out) == top_k:
+            if len(out) >= top_k:
                 break
+            text = " ".join(self.snapshot.passages[pid].text.split())
+            if text not in seen:
+                seen.add(text)
+                out.append(pid)
         return out
 
     def retrieve(self, query: str, top_k: int = 6, max_sentences: int = 6,

@@ -195,3 +195,4 @@ def test_an_article_ingested_twice_is_one_passage_among_the_hits(seeds_dir: Path
         shown = [" ".join(h.passage.text.split()) for h in hits]
         assert len(shown) == len(set(shown)) == 6, query
         assert copied & set(shown), f"{query}: the copied article is among the hits"
+    assert retriever.search("Lukaschenko Putin", top_k=0)[0] == [], "no passages asked, none given"
