@@ -180,7 +180,7 @@ class GroundedChecker:
         """
         assert found.evidence is not None and found.quote is not None
         docs = {found.evidence.passage.doc_id}
-        first = judged_text(dataclasses.replace(found.evidence, sentence=found.quote))
+        first = judged_text(found.evidence.passage, found.quote)
         named = [x for x in claim.names if name_in(x, first)]
         said = {" ".join(q.text.split()) for _, q in found.quotes()}
         also = list(found.also)
@@ -190,7 +190,7 @@ class GroundedChecker:
             words = " ".join(g.quote.text.split())
             if g.evidence.passage.doc_id in docs or g.also or words in said:
                 continue
-            if not all(name_in(x, judged_text(dataclasses.replace(g.evidence, sentence=g.quote))) for x in named):
+            if not all(name_in(x, judged_text(g.evidence.passage, g.quote)) for x in named):
                 continue
             if all(run(c, ctx, claim, g) for c in checks):
                 also.append((g.evidence, g.quote))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from rag.checks import Claim, Context, Grounding, check
-from rag.types import Evidence
+from rag.types import Passage, Sentence
 
 
 @check("answer_judge", "sentence", default=False)
@@ -26,16 +24,16 @@ def answer_judge(claim: Claim, grounding: Grounding, ctx: Context) -> bool:
 
 def quoted_source(grounding: Grounding) -> str:
     """What a model check reads of a grounding: each quote after the sentence before it, joined."""
-    return " ... ".join(judged_text(dataclasses.replace(e, sentence=quote)) for e, quote in grounding.quotes())
+    return " ... ".join(judged_text(e.passage, quote) for e, quote in grounding.quotes())
 
 
-def judged_text(e: Evidence) -> str:
+def judged_text(passage: Passage, quote: Sentence) -> str:
     """What the judge reads for a quote: the quoted sentence, after the one before it.
 
     The quote is what the reader checks, so it, not the whole passage, must carry the answer;
     the sentence before resolves its pronouns ("Das kündigte Lawrow an").
     """
-    sents = e.passage.sentences
-    i = next((k for k, s in enumerate(sents) if s.start == e.sentence.start), 0)
+    sents = passage.sentences
+    i = next((k for k, s in enumerate(sents) if s.start == quote.start), 0)
     before = sents[i - 1].text + " " if i > 0 else ""
-    return before + e.sentence.text
+    return before + quote.text
