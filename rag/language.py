@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
+NOUNS_CAPITALISED = frozenset({"de"})
+"""Languages that capitalise every noun: past its first word, a sentence's capitalised words are its nouns and names."""
 
 MONTH_NAMES = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

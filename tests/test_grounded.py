@@ -35,8 +35,8 @@ def evidence(*passages: Passage) -> list[Evidence]:
 
 
 def grounded(checker: GroundedChecker, text: str, cited: tuple[int, ...], ev: list[Evidence], question: str,
-             off: frozenset[str] = frozenset()) -> tuple[Grounding, bool, Context]:
-    ctx = checker.context(question, "en", ev)
+             off: frozenset[str] = frozenset(), lang: str = "en") -> tuple[Grounding, bool, Context]:
+    ctx = checker.context(question, lang, ev)
     out, answers = checker.check([DraftSentence(text, cited)], ev, ctx, off)
     return out[0], answers, ctx
 
@@ -442,3 +442,34 @@ def test_a_refused_claim_says_which_of_its_new_numbers_stands_in_no_source() -> 
     g, _, _ = grounded(GroundedChecker(), "Glawischnig won 500 euros, 9 of them at once.", (1,),
                        evidence(passage(3, "Sie erhielt 500 Euro und 9 Prozent.")), question)
     assert g.evidence is not None
+
+
+def test_a_german_answer_takes_its_new_nouns_from_its_quote() -> None:
+    """German capitalises every noun, so names go unread in German answers; three states no source names passed
+    as the answer to an unanswerable GNAD dev question (session 25)."""
+    question = "In welchen drei Bundesländern wurde das Spekulationsverbot nicht umgesetzt?"
+    vague = passage(1, "Die Länder haben Vereinbarungen getroffen.",
+                    "Das Spekulationsverbot wurde in drei Bundesländern gar nicht umgesetzt.")
+    claim = "In den Bundesländern Bayern, Baden-Württemberg und Schleswig-Holstein wurde es nicht umgesetzt."
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague), question, lang="de")
+    assert g.evidence is None and g.reason == "no source sentence matches"
+    g, _, _ = grounded(GroundedChecker(checks="-nouns_in_quote"), claim, (1,), evidence(vague), question, lang="de")
+    assert g.evidence is not None, "without the check the sentence passes"
+    named = passage(2, "Betroffen sind Bayern und Schleswig-Holstein.",
+                    "Auch in Baden-Württembergs Landtag wurde es nicht umgesetzt.")
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague, named), question, lang="de")
+    assert g.evidence is not None and g.quote == named.sentences[1], "the names stand in the quote after the one before"
+
+
+def test_nouns_in_quote_reads_endings_and_compounds_written_apart_and_leaves_english_alone() -> None:
+    question = "Wie viele Asse schlug Kevin Anderson?"
+    match = passage(1, "Im Achtelfinale von Wimbledon schlug Kevin Anderson 40 Asse.")
+    g, _, _ = grounded(GroundedChecker(), "Kevin Anderson schlug im Wimbledon-Achtelfinale 40 Asse.", (1,),
+                       evidence(match), question, lang="de")
+    assert g.evidence is not None
+    g, _, _ = grounded(GroundedChecker(), "Kevin Anderson schlug 40 Asse mit seinem Aufschlag.", (1,),
+                       evidence(match), question, lang="de")
+    assert g.evidence is None, "Aufschlag stands in no sentence of the passage"
+    g, _, _ = grounded(GroundedChecker(), "Kevin Anderson hit 40 Aces in the Round of Sixteen.", (1,),
+                       evidence(match), "How many aces did Kevin Anderson hit?")
+    assert g.evidence is not None, "an English answer's capitals are not read as nouns"

@@ -132,9 +132,10 @@ def load() -> None:
         focused_read,
         foreign_words,
         lead_in,
+        nouns_in_quote,
         number_words,
         numbers_in_quote,
     )
 
     del (adds_to_question, answer_judge, calendar_words, fact_kind, focused_read, foreign_words, lead_in,
-         number_words, numbers_in_quote)
+         nouns_in_quote, number_words, numbers_in_quote)
