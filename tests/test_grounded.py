@@ -473,3 +473,23 @@ def test_nouns_in_quote_reads_endings_and_compounds_written_apart_and_leaves_eng
     g, _, _ = grounded(GroundedChecker(), "Kevin Anderson hit 40 Aces in the Round of Sixteen.", (1,),
                        evidence(match), "How many aces did Kevin Anderson hit?")
     assert g.evidence is not None, "an English answer's capitals are not read as nouns"
+
+
+def test_sentences_after_the_shown_ones_are_not_read() -> None:
+    """An answer shows ``max_sentences``; reading the rest cost a listing draft 32 focused reads (session 25)."""
+    ev = evidence(passage(1, "Die Opposition protestierte.", VOTE, "Die Proteste gingen weiter."))
+    seen: list[str] = []
+
+    def read(question: str, source: str, lang: str) -> str:
+        seen.append(source)
+        return "He got 80.1 percent; 99 percent is wrong."
+
+    drafts = [DraftSentence("He got 99 percent.", (1,)), DraftSentence("He got 80.1 percent.", (1,)),
+              DraftSentence("He got 80,1 percent of the vote.", (1,)), DraftSentence("It was 80.1 percent.", (1,))]
+    checker = GroundedChecker(read=read)
+    out, answers = checker.check(drafts, ev, checker.context("What share?", "en", ev), keep=2)
+    assert [g.evidence is not None for g in out] == [False, True, True] and answers
+    assert len(seen) == 2, "the fourth sentence is never read"
+    seen.clear()
+    out, _ = checker.check(drafts, ev, checker.context("What share?", "en", ev))
+    assert len(out) == 4 and len(seen) == 3, "without keep every grounded sentence is read"
