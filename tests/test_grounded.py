@@ -448,31 +448,35 @@ def test_a_german_answer_takes_its_new_nouns_from_its_quote() -> None:
     """German capitalises every noun, so names go unread in German answers; three states no source names passed
     as the answer to an unanswerable GNAD dev question (session 25)."""
     question = "In welchen drei Bundesländern wurde das Spekulationsverbot nicht umgesetzt?"
-    vague = passage(1, "Die Länder haben Vereinbarungen getroffen.",
-                    "Das Spekulationsverbot wurde in drei Bundesländern gar nicht umgesetzt.")
+    vague = passage(1, "Das Spekulationsverbot wurde in drei Bundesländern gar nicht umgesetzt.",
+                    "Die Länder haben Vereinbarungen getroffen.")
     claim = "In den Bundesländern Bayern, Baden-Württemberg und Schleswig-Holstein wurde es nicht umgesetzt."
     g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague), question, lang="de")
-    assert g.evidence is None and g.reason == "no source sentence matches"
-    g, _, _ = grounded(GroundedChecker(checks="-nouns_in_quote"), claim, (1,), evidence(vague), question, lang="de")
+    assert g.evidence is None and g.reason == "capitals_in_quote said no"
+    g, _, _ = grounded(GroundedChecker(checks="-capitals_in_quote"), claim, (1,), evidence(vague), question,
+                       lang="de")
     assert g.evidence is not None, "without the check the sentence passes"
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague), question)
+    assert g.evidence is not None, "an English answer's capitals are names, read elsewhere"
     named = passage(2, "Betroffen sind Bayern und Schleswig-Holstein.",
                     "Auch in Baden-Württembergs Landtag wurde es nicht umgesetzt.")
-    g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague, named), question, lang="de")
+    ev = evidence(vague, named)
+    ev[1] = dataclasses.replace(ev[1], sentence=named.sentences[1])
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), ev, question, lang="de")
     assert g.evidence is not None and g.quote == named.sentences[1], "the names stand in the quote after the one before"
 
 
-def test_nouns_in_quote_reads_endings_and_compounds_written_apart_and_leaves_english_alone() -> None:
+def test_capitals_in_quote_reads_endings_and_compounds_written_apart_and_picks_no_quote() -> None:
+    """It only says no: run as a rule on which sentence may be the quote, it moved an answer to a sentence where
+    the focused read passed a wrong answer (seeds-tune q32, session 26)."""
     question = "Wie viele Asse schlug Kevin Anderson?"
-    match = passage(1, "Im Achtelfinale von Wimbledon schlug Kevin Anderson 40 Asse.")
+    match = passage(1, "Im Achtelfinale von Wimbledon schlug Kevin Anderson 40 Asse.", "Er gewann mit Aufschlag.")
     g, _, _ = grounded(GroundedChecker(), "Kevin Anderson schlug im Wimbledon-Achtelfinale 40 Asse.", (1,),
                        evidence(match), question, lang="de")
     assert g.evidence is not None
     g, _, _ = grounded(GroundedChecker(), "Kevin Anderson schlug 40 Asse mit seinem Aufschlag.", (1,),
                        evidence(match), question, lang="de")
-    assert g.evidence is None, "Aufschlag stands in no sentence of the passage"
-    g, _, _ = grounded(GroundedChecker(), "Kevin Anderson hit 40 Aces in the Round of Sixteen.", (1,),
-                       evidence(match), "How many aces did Kevin Anderson hit?")
-    assert g.evidence is not None, "an English answer's capitals are not read as nouns"
+    assert g.evidence is None and g.reason == "capitals_in_quote said no", "Aufschlag stands in the next sentence only"
 
 
 def test_sentences_after_the_shown_ones_are_not_read() -> None:

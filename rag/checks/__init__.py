@@ -128,14 +128,14 @@ def load() -> None:
         adds_to_question,
         answer_judge,
         calendar_words,
+        capitals_in_quote,
         fact_kind,
         focused_read,
         foreign_words,
         lead_in,
-        nouns_in_quote,
         number_words,
         numbers_in_quote,
     )
 
-    del (adds_to_question, answer_judge, calendar_words, fact_kind, focused_read, foreign_words, lead_in,
-         nouns_in_quote, number_words, numbers_in_quote)
+    del (adds_to_question, answer_judge, calendar_words, capitals_in_quote, fact_kind, focused_read, foreign_words,
+         lead_in, number_words, numbers_in_quote)
