@@ -14,7 +14,9 @@ question: its *new* numbers must stand in one source sentence, which is the quot
 reader (of the sentences allowed, retrieval's pick, else the one closest to the claim), and asked the question
 again over that quote and the sentence before it, the model must reply with the same new numbers or
 half of the sentence's new words (``rag.focused``; the yes/no judge of the first version is off by
-default since session 19). A sentence that adds nothing to the question, or an answer that lacks
+default since session 19). In a German answer, whose new names cannot be told from its nouns, every
+capitalised word it adds must stand in the quote or the sentence before it (``capitals_in_quote``).
+A sentence that adds nothing to the question, or an answer that lacks
 the kind of fact the question asks for (a name for "who", a number for "how many", a date for
 "when"), is not an answer.
 """
