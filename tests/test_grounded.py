@@ -477,6 +477,10 @@ def test_capitals_in_quote_reads_endings_and_compounds_written_apart_and_picks_n
     g, _, _ = grounded(GroundedChecker(), "Kevin Anderson schlug 40 Asse mit seinem Aufschlag.", (1,),
                        evidence(match), question, lang="de")
     assert g.evidence is None and g.reason == "capitals_in_quote said no", "Aufschlag stands in the next sentence only"
+    both = passage(2, "Kevin Anderson schlug viele Asse.", "Sein Aufschlag war der beste im Turnier.")
+    g, _, _ = grounded(GroundedChecker(), "Kevin Anderson schlug viele Asse mit seinem Aufschlag.", (1,),
+                       evidence(both), question, lang="de")
+    assert g.evidence is None, "the quote stays retrieval's pick; the next one, naming Aufschlag, is not taken"
 
 
 def test_sentences_after_the_shown_ones_are_not_read() -> None:
