@@ -307,7 +307,7 @@ class GroundedAnswerer:
             ctx = self.checker.context(asked, lang, evidence)
             groundings, answers = self.checker.check(drafts, evidence, ctx, off, corroborate=False,
                                                      keep=self.max_sentences)
-            kept = [g for g in groundings if g.evidence is not None][: self.max_sentences] if answers else []
+            kept = [g for g in groundings if g.evidence is not None] if answers else []
             dropped = tuple(f"{g.text[:80]}: {g.reason}" for g in groundings if g.evidence is None)
             if not answers and len(dropped) < len(groundings):
                 dropped += ("an answer check said no: the kept sentences do not answer what was asked",)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 from rag.checks import Claim, Context, Grounding, check
-from rag.checks.adds_to_question import same_word
+from rag.checks.adds_to_question import new_words, same_word
 from rag.checks.answer_judge import judged_text
 from rag.language import NOUNS_CAPITALISED
 from rag.textnorm import tokens
 
-_CAPITALISED = re.compile(r"(?<![\w-])[^\W\d_a-zäöüß][\w]*(?:-\w+)*")
+_CAPITALISED = re.compile(r"(?<![\w-])[^\W\d_a-zäöüß]\w*(?:-\w+)*")
 
 
 def new_nouns(claim: str, question: str) -> list[list[str]]:
@@ -19,10 +19,9 @@ def new_nouns(claim: str, question: str) -> list[list[str]]:
     "Baden-Württemberg" is two tokens, and each part must stand somewhere: a compound is often
     written apart in the source ("Achtelfinale von Wimbledon" for "Wimbledon-Achtelfinale").
     """
-    asked = tokens(question)
     out = []
     for m in list(_CAPITALISED.finditer(claim))[1:] if claim[:1].isupper() else _CAPITALISED.finditer(claim):
-        parts = [t for t in tokens(m.group()) if not any(same_word(t, q) for q in asked)]
+        parts = sorted(new_words(m.group(), question))
         if parts:
             out.append(parts)
     return out
