@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int)
     ev.add_argument("--ablate", nargs="?", const="all", default=None, metavar="CHECKS",
                     help="also score every checked answer with each check off in turn (same drafts); "
-                         "optionally only the comma-separated checks named")
+                         "optionally only the comma-separated checks named, or tries=N: N candidate quotes "
+                         "read per sentence instead of RAG_QUOTE_TRIES")
     ev.add_argument("--no-agreement", dest="agreement", action="store_false",
                     help="skip measuring the support judges against the hand-labelled pairs")
     ev.add_argument("--retrieval-only", action="store_true")

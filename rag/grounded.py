@@ -71,12 +71,18 @@ class GroundedChecker:
     ``judge(question, answer, source)`` is a yes/no reading of the quote; ``translate(phrase)`` puts
     German words left in an English answer into English; ``retriever`` ranks a passage's candidate
     quotes by their stored vectors; ``read(question, source, lang)`` answers the question over one quote
-    alone. ``checks`` is ``RAG_CHECKS``.
+    alone. ``checks`` is ``RAG_CHECKS``; ``tries`` candidate quotes are read for a sentence before it is
+    dropped (``RAG_QUOTE_TRIES``), and the candidates after the accepted one, up to the ``window``-th,
+    are left to corroborate it.
     """
+
+    window = 4
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
                  translate: Callable[[str], str] | None = None, read: Callable[[str, str, str], str] | None = None,
                  checks: str = "", tries: int = 4, corroborate: int = 1) -> None:
+        if tries < 1:
+            raise ValueError(f"quote tries must be at least 1, got {tries}")
         self.retriever = retriever
         self.corroborate = corroborate
         self.tries = tries
@@ -128,7 +134,7 @@ class GroundedChecker:
             if not candidates:
                 out.append(Grounding(d.text, None, None, _unsourced(nums, evidence)))
                 continue
-            out.append(self._confirmed(claim, candidates[: self.tries], stage["sentence"], ctx))
+            out.append(self._confirmed(claim, candidates[: self.window], stage["sentence"], ctx))
         kept = [g for g in out if g.evidence is not None]
         answers = bool(kept) and all(run(c, ctx, kept) for c in stage["answer"])
         out = [self._presented(g, stage["present"], ctx) if g.evidence is not None else g for g in out]
@@ -165,7 +171,7 @@ class GroundedChecker:
         "militärische Hilfe" did, and the judge rightly said no to the first.
         """
         reason = ""
-        for k, found in enumerate(candidates):
+        for k, found in enumerate(candidates[: self.tries]):
             failed = next((c for c in checks if not run(c, ctx, claim, found)), None)
             if failed is None:
                 return dataclasses.replace(found, claim=claim, pending=tuple(candidates[k + 1:]))

@@ -10,6 +10,7 @@ rewriting, the refusal floor, streaming and timings.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -199,6 +200,18 @@ class Assistant:
         ablated: dict[str, Answer] = {}
         if final.verified:
             for name in ablate:
-                ablated[name] = self.answerer.assemble(question, raw, evidence, lang, base, final.standalone_question,
-                                                       True, asked, off=frozenset({name}))
+                answerer, off = self._ablation(name)
+                ablated[name] = answerer.assemble(question, raw, evidence, lang, base, final.standalone_question,
+                                                  True, asked, off=off)
         return ((final, other) if final.verified else (other, final)) + (ablated,)
+
+    def _ablation(self, name: str) -> tuple[GroundedAnswerer, frozenset[str]]:
+        """A check's name leaves that check out; ``tries=N`` reads N candidate quotes per sentence instead."""
+        key, _, value = name.partition("=")
+        if key != "tries":
+            return self.answerer, frozenset({name})
+        checker = copy.copy(self.answerer.checker)
+        checker.tries = int(value)
+        answerer = copy.copy(self.answerer)
+        answerer.checker = checker
+        return answerer, frozenset()

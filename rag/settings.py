@@ -45,6 +45,8 @@ class Settings:
     refuse_below: float = 0.30
     corroborate: int = 1
     """Quotes from other articles added to a sentence's citation when the same checks accept them."""
+    quote_tries: int = 4
+    """Candidate quotes (one per passage) read for an answer sentence before it is dropped."""
     verify: bool = True
     llm_judge: bool = True
     rewrite: bool = True
@@ -112,7 +114,8 @@ class Settings:
 
 
 _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
-_INTS = {"threads", "passages", "max_tokens", "n_ctx", "chunk_chars", "embed_batch", "max_sentences", "corroborate"}
+_INTS = {"threads", "passages", "max_tokens", "n_ctx", "chunk_chars", "embed_batch", "max_sentences", "corroborate",
+         "quote_tries"}
 _FLOATS = {"judge_threshold", "temperature", "refuse_below", "ui_timeout_s"}
 _BOOLS = {"verify", "llm_judge", "rewrite", "llm_mmap"}
 

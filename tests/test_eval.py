@@ -327,7 +327,11 @@ def test_ablate_takes_every_active_check_or_those_it_names() -> None:
         "fact_kind", "focused_read"]
     assert _ablations(argparse.Namespace(ablate=None), "checked", Settings()) == []
     assert _ablations(argparse.Namespace(ablate="all"), "plain", Settings()) == [], "a baseline has no checks"
-    with pytest.raises(InputError, match="--ablate names 'foreign_words', which is not an active check"):
+    assert _ablations(argparse.Namespace(ablate="tries=2,fact_kind"), "checked", Settings()) == ["tries=2", "fact_kind"]
+    for bad in ("tries=0", "tries=two"):
+        with pytest.raises(InputError, match=f"--ablate names '{bad}', which is neither an active check nor tries=N"):
+            _ablations(argparse.Namespace(ablate=bad), "checked", Settings())
+    with pytest.raises(InputError, match="--ablate names 'foreign_words', which is neither an active check"):
         _ablations(argparse.Namespace(ablate="foreign_words"), "checked", Settings())
 
 

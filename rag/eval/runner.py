@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -425,9 +426,10 @@ def _ablations(args: argparse.Namespace, design: str, settings: Settings) -> lis
     if spec == "all":
         return active
     named = [n.strip() for n in str(spec).split(",") if n.strip()]
-    unknown = [n for n in named if n not in active]
+    unknown = [n for n in named if n not in active and not re.fullmatch(r"tries=[1-9]\d*", n)]
     if unknown:
-        raise InputError(f"--ablate names {unknown[0]!r}, which is not an active check; active: {', '.join(active)}")
+        raise InputError(f"--ablate names {unknown[0]!r}, which is neither an active check nor tries=N; "
+                         f"active: {', '.join(active)}")
     return named
 
 
