@@ -346,3 +346,15 @@ def test_the_product_is_the_only_checked_design(design: str) -> None:
 
     with pytest.raises(InputError, match=f"unknown answer design '{design}'; known: checked"):
         run_eval(argparse.Namespace(design=f"checked,{design}"), Settings())
+
+
+def test_tries_ablation_reassembles_with_fewer_quote_reads_and_leaves_the_product_alone(make_assistant: object) -> None:
+    from fakes import ScriptedGenerator
+
+    assistant = make_assistant(ScriptedGenerator("Peskow."))  # type: ignore[operator]
+    varied, off = assistant._ablation("tries=1")
+    assert varied.checker.tries == 1 and off == frozenset()
+    assert assistant.answerer.checker.tries == 4, "the product's answerer is not changed"
+    assert varied.checker.read is assistant.answerer.checker.read, "the reads are shared, so memoised"
+    same, off = assistant._ablation("fact_kind")
+    assert same is assistant.answerer and off == frozenset({"fact_kind"})

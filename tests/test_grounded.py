@@ -483,6 +483,30 @@ def test_capitals_in_quote_reads_endings_and_compounds_written_apart_and_picks_n
     assert g.evidence is None, "the quote stays retrieval's pick; the next one, naming Aufschlag, is not taken"
 
 
+def test_quote_tries_bound_the_reads_for_a_sentence_but_not_its_corroboration() -> None:
+    vague = passage(1, "Putin habe ihm umfassende Hilfe zugesagt.")
+    military = passage(2, "Putin sicherte Lukaschenko militärische Hilfe zu.")
+    also = passage(3, "Er sagte ihm militärische Hilfe zu.")
+    seen: list[str] = []
+
+    def read(q: str, source: str, lang: str) -> str:
+        seen.append(source)
+        return "Military help." if "militärische" in source else "Full assistance."
+
+    question = "What did Putin promise Lukashenko?"
+    g, answers, _ = grounded(GroundedChecker(read=read, tries=1), "Putin promised military help.", (),
+                             evidence(vague, military), question)
+    assert g.evidence is None and not answers and g.reason == "focused_read said no"
+    assert seen == ["Putin habe ihm umfassende Hilfe zugesagt."], "the second passage is never read"
+    seen.clear()
+    g, answers, _ = grounded(GroundedChecker(read=read, tries=1), "Putin promised military help.", (),
+                             evidence(military, vague, also), question)
+    assert g.evidence is not None and g.evidence.n == 1 and answers
+    assert [e.n for e, _ in g.quotes()] == [1, 3], "a later candidate still corroborates"
+    with pytest.raises(ValueError, match="quote tries must be at least 1"):
+        GroundedChecker(tries=0)
+
+
 def test_sentences_after_the_shown_ones_are_not_read() -> None:
     """An answer shows ``max_sentences``; reading the rest cost a listing draft 32 focused reads (session 25)."""
     ev = evidence(passage(1, "Die Opposition protestierte.", VOTE, "Die Proteste gingen weiter."))
