@@ -311,6 +311,12 @@ def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant:
     assert totals["ablation"]["fact_kind"]["unanswerable_refused"] == 0.0
     assert totals["ablation"]["fact_kind"]["answered_wrong"] == 1.0
     assert set(totals["ablation"]) == {"fact_kind", "focused_read"}
+    from rag.eval.runner import row_json
+
+    shown = row_json(rows[1])["ablated"]["fact_kind"]
+    assert not shown["refused"] and shown["correct"] is False and "Lukaschenko spoke" in shown["answer"], shown
+    assert "ablated" not in row_json(run_seeds(assistant, assistant.retriever, {}, items[:1], retrieval_only=False,
+                                               progress=False)[0])
 
 
 def test_ablate_takes_every_active_check_or_those_it_names() -> None:

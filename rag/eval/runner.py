@@ -332,6 +332,10 @@ def row_json(row: Row) -> dict[str, Any]:
         out["unverified"] = {"answer": row.unverified.answer, "refused": row.unverified.refused,
                              "correct": row.correct_off, "citation_verdicts": row.verdicts_off,
                              "sentence_support": row.support_off}
+    if row.ablated:
+        out["ablated"] = {name: {"answer": a.answer, "refused": a.refused, "correct": ok,
+                                 "reads": a.timings.checks.get("focused_read_calls", 0.0)}
+                          for name, (a, ok) in row.ablated.items()}
     return out
 
 
