@@ -80,7 +80,7 @@ class GroundedChecker:
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
                  translate: Callable[[str], str] | None = None, read: Callable[[str, str, str], str] | None = None,
-                 checks: str = "", tries: int = 4, corroborate: int = 1) -> None:
+                 checks: str = "", tries: int = 3, corroborate: int = 1) -> None:
         if tries < 1:
             raise ValueError(f"quote tries must be at least 1, got {tries}")
         self.retriever = retriever
