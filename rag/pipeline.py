@@ -178,7 +178,8 @@ class Assistant:
                     ablate: Sequence[str] = ()) -> tuple[Answer, Answer, dict[str, Answer]]:
         """``ask_both``, plus the checked answer re-assembled from the same draft with each ``ablate`` check off.
 
-        The ablated answers cost their checks, not a generation.
+        The ablated answers cost their checks, not a generation. A question refused before any draft
+        (below the refusal floor) keeps that refusal in every variant.
         """
         evidence: tuple[Evidence, ...] = ()
         asked = question
@@ -201,8 +202,8 @@ class Assistant:
         if final.verified:
             for name in ablate:
                 answerer, off = self._ablation(name)
-                ablated[name] = answerer.assemble(question, raw, evidence, lang, base, final.standalone_question,
-                                                  True, asked, off=off)
+                ablated[name] = final if not raw else answerer.assemble(
+                    question, raw, evidence, lang, base, final.standalone_question, True, asked, off=off)
         return ((final, other) if final.verified else (other, final)) + (ablated,)
 
     def _ablation(self, name: str) -> tuple[GroundedAnswerer, frozenset[str]]:

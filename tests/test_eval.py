@@ -364,3 +364,13 @@ def test_tries_ablation_reassembles_with_fewer_quote_reads_and_leaves_the_produc
     assert varied.checker.read is assistant.answerer.checker.read, "the reads are shared, so memoised"
     same, off = assistant._ablation("fact_kind")
     assert same is assistant.answerer and off == frozenset({"fact_kind"})
+
+
+def test_a_question_refused_below_the_floor_keeps_its_refusal_in_every_ablation(make_assistant: object) -> None:
+    from fakes import ScriptedGenerator
+
+    gen = ScriptedGenerator("Peskow.")
+    assistant = make_assistant(gen, refuse_below=0.99)  # type: ignore[operator]
+    final, _, ablated = assistant.ask_ablated("Who won the 2014 football World Cup?", (), ["fact_kind", "tries=1"])
+    assert final.refused and not final.draft and not gen.calls
+    assert {name: a for name, a in ablated.items()} == {"fact_kind": final, "tries=1": final}
