@@ -240,12 +240,10 @@ class GroundedChecker:
 
     def _allowed(self, claim: Claim, passage: Passage, quote_checks: list[Check], ctx: Context) -> list[int]:
         allowed = set(range(len(passage.sentences)))
-        for c in sorted(quote_checks, key=lambda c: c.soft):
+        for c in quote_checks:
             if not allowed:
                 break
-            chosen = allowed & set(run(c, ctx, claim, passage))
-            if chosen or not c.soft:
-                allowed = chosen
+            allowed &= set(run(c, ctx, claim, passage))
         return sorted(allowed)
 
     def _best(self, claim: Claim, passage: Passage, allowed: list[int], ctx: Context) -> Sentence:

@@ -525,26 +525,3 @@ def test_sentences_after_the_shown_ones_are_not_read() -> None:
     seen.clear()
     out, _ = checker.check(drafts, ev, checker.context("What share?", "en", ev))
     assert len(out) == 4 and len(seen) == 3, "without keep every grounded sentence is read"
-
-
-def test_the_quote_names_the_claims_new_names_where_an_allowed_sentence_does() -> None:
-    ev = [Evidence(1, passage(1, "Das US-Magazin Wired schrieb über die Konferenz.", "Es folgte eine Pause.",
-                              "Alle Systeme werden sich 2015 so ähnlich sein wie nie."), None, 1.0)]  # type: ignore[arg-type]
-    ev = [dataclasses.replace(ev[0], sentence=ev[0].passage.sentences[2])]
-    seen: list[str] = []
-
-    def read(q: str, source: str, lang: str) -> str:
-        seen.append(source)
-        return "Wired." if "Wired" in source else "In 2015." if "2015" in source else "The article."
-
-    question = "Which magazine concluded that the systems were converging?"
-    g, answers, _ = grounded(GroundedChecker(read=read), "The US magazine Wired concluded it.", (), ev, question)
-    assert g.quote is not None and "Wired" in g.quote.text and answers
-    seen.clear()
-    g, answers, _ = grounded(GroundedChecker(read=read), "The US magazine Wired concluded it.", (), ev, question,
-                             off=frozenset({"names_in_quote"}))
-    assert g.evidence is None and not answers and seen == ["Es folgte eine Pause. Alle Systeme werden sich 2015 so "
-                                                           "ähnlich sein wie nie."], "off: retrieval's pick, unnamed"
-    g, _, _ = grounded(GroundedChecker(read=read), "The magazine Wired said it in 2015.", (), ev, question)
-    assert g.quote is not None and "2015" in g.quote.text, "a number rule outranks the preference"
-    assert REGISTRY["names_in_quote"].soft and not REGISTRY["numbers_in_quote"].soft

@@ -79,25 +79,20 @@ class Check:
     run: Callable[..., Any]
     doc: str
     default: bool = True
-    soft: bool = False
-    """A soft quote check narrows the sentences allowed only where some of them are left."""
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def check(name: str, stage: str, default: bool = True,
-          soft: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def check(name: str, stage: str, default: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``fn`` as the check ``name`` of ``stage``; its docstring says why it exists.
 
-    A check with ``default=False`` runs only when ``RAG_CHECKS`` names it ("+name"); a ``soft`` quote
-    check is a preference among the sentences the other quote checks allow, never a reason for none.
+    A check with ``default=False`` runs only when ``RAG_CHECKS`` names it ("+name").
     """
     assert stage in STAGES, stage
-    assert not soft or stage == "quote", name
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        REGISTRY[name] = Check(name, stage, fn, (fn.__doc__ or "").strip().split("\n\n")[0], default, soft)
+        REGISTRY[name] = Check(name, stage, fn, (fn.__doc__ or "").strip().split("\n\n")[0], default)
         return fn
 
     return register
@@ -138,10 +133,9 @@ def load() -> None:
         focused_read,
         foreign_words,
         lead_in,
-        names_in_quote,
         number_words,
         numbers_in_quote,
     )
 
     del (adds_to_question, answer_judge, calendar_words, capitals_in_quote, fact_kind, focused_read, foreign_words,
-         lead_in, names_in_quote, number_words, numbers_in_quote)
+         lead_in, number_words, numbers_in_quote)
