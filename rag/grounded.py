@@ -72,8 +72,8 @@ class GroundedChecker:
     German words left in an English answer into English; ``retriever`` ranks a passage's candidate
     quotes by their stored vectors; ``read(question, source, lang)`` answers the question over one quote
     alone. ``checks`` is ``RAG_CHECKS``; ``tries`` candidate quotes are read for a sentence before it is
-    dropped (``RAG_QUOTE_TRIES``), and the candidates after the accepted one, up to the ``window``-th,
-    are left to corroborate it.
+    dropped (``RAG_QUOTE_TRIES``), and the candidates after the accepted one, up to the ``window``-th
+    (or the ``tries``-th, if later), are left to corroborate it.
     """
 
     window = 4
@@ -134,7 +134,7 @@ class GroundedChecker:
             if not candidates:
                 out.append(Grounding(d.text, None, None, _unsourced(nums, evidence)))
                 continue
-            out.append(self._confirmed(claim, candidates[: self.window], stage["sentence"], ctx))
+            out.append(self._confirmed(claim, candidates[: max(self.window, self.tries)], stage["sentence"], ctx))
         kept = [g for g in out if g.evidence is not None]
         answers = bool(kept) and all(run(c, ctx, kept) for c in stage["answer"])
         out = [self._presented(g, stage["present"], ctx) if g.evidence is not None else g for g in out]

@@ -503,6 +503,11 @@ def test_quote_tries_bound_the_reads_for_a_sentence_but_not_its_corroboration() 
                              evidence(military, vague, also), question)
     assert g.evidence is not None and g.evidence.n == 1 and answers
     assert [e.n for e, _ in g.quotes()] == [1, 3], "a later candidate still corroborates"
+    seen.clear()
+    five = [passage(k, f"Putin habe ihm Hilfe Nummer {k} zugesagt.") for k in range(1, 6)]
+    g, _, _ = grounded(GroundedChecker(read=read, tries=5), "Putin promised military help.", (), evidence(*five),
+                       question)
+    assert g.evidence is None and len(seen) == 5, "tries beyond the corroboration window are read too"
     with pytest.raises(ValueError, match="quote tries must be at least 1"):
         GroundedChecker(tries=0)
 
