@@ -373,4 +373,4 @@ def test_a_question_refused_below_the_floor_keeps_its_refusal_in_every_ablation(
     assistant = make_assistant(gen, refuse_below=0.99)  # type: ignore[operator]
     final, _, ablated = assistant.ask_ablated("Who won the 2014 football World Cup?", (), ["fact_kind", "tries=1"])
     assert final.refused and not final.draft and not gen.calls
-    assert {name: a for name, a in ablated.items()} == {"fact_kind": final, "tries=1": final}
+    assert ablated == {"fact_kind": final, "tries=1": final}
