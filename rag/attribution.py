@@ -5,6 +5,13 @@ article and 66 in a September one. An answer that cites both must not read as
 if one of them were wrong, so each run of sentences drawn from one article is
 led by that article's agency and date ("Reuters, August 2020: ..."). Answers
 whose sources share one date, or carry no date, read as the model wrote them.
+
+Only the quotes that ground a sentence label it, not the further articles that
+corroborate it: those state the same fact, so their dates tell the reader nothing
+about which article says what. Labelled by every cited article, a corroborated
+one-sentence answer read "July 2025 and September 2020: Lukashenko has been in
+power for 26 years [1][2]" (seeds-tune q03, session 27), and the label appeared
+only when the corroborating quote arrived, after the answer was shown.
 """
 
 from __future__ import annotations
@@ -40,21 +47,23 @@ def source_label(citation: Citation, lang: str) -> str:
 def leads(sentences: Sequence[AnswerSentence], citations: Sequence[Citation], lang: str) -> list[str]:
     """For each sentence, the label to put before it ("" for none).
 
-    Labels appear only when the answer's cited articles have at least two
-    different dates, and only where the article changes from the sentence
-    before, so a run of sentences from one article is labelled once. A
-    sentence citing several articles names them all.
+    Labels appear only when the articles that ground the answer's sentences
+    have at least two different dates, and only where the article changes from
+    the sentence before, so a run of sentences from one article is labelled
+    once. A sentence grounded by two articles (facts that no one sentence
+    states together) names both.
     """
     by_n = {c.n: c for c in citations}
-    dates = {by_n[n].date for s in sentences for n in s.citations if n in by_n}
+    grounding = [s.citations[: s.grounded_by] for s in sentences]
+    dates = {by_n[n].date for cited in grounding for n in cited if n in by_n}
     if None in dates or len(dates) < 2:
         return ["" for _ in sentences]
     of_doc = {c.doc_id: c for c in citations}
     joiner = " und " if lang == "de" else " and "
     out: list[str] = []
     previous: tuple[str, ...] = ()
-    for s in sentences:
-        docs = tuple(dict.fromkeys(by_n[n].doc_id for n in s.citations if n in by_n))
+    for cited in grounding:
+        docs = tuple(dict.fromkeys(by_n[n].doc_id for n in cited if n in by_n))
         if not docs or docs == previous:
             out.append("")
         else:

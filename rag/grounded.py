@@ -197,9 +197,9 @@ class GroundedChecker:
         first = judged_text(found.evidence.passage, found.quote)
         named = [x for x in claim.names if name_in(x, first)]
         said = {" ".join(q.text.split()) for _, q in found.quotes()}
-        also = list(found.also)
+        also = list(found.corroborating)
         for g in rest:
-            if len(also) >= self.corroborate or g.evidence is None or g.quote is None:
+            if len(found.also) + len(also) >= self.corroborate or g.evidence is None or g.quote is None:
                 break
             words = " ".join(g.quote.text.split())
             if g.evidence.passage.doc_id in docs or g.also or words in said:
@@ -210,7 +210,7 @@ class GroundedChecker:
                 also.append((g.evidence, g.quote))
                 docs.add(g.evidence.passage.doc_id)
                 said.add(words)
-        return dataclasses.replace(found, also=tuple(also), pending=())
+        return dataclasses.replace(found, corroborating=tuple(also), pending=())
 
     def _pair(self, claim: Claim, evidence: Sequence[Evidence], quote_checks: list[Check],
               ctx: Context) -> Grounding | None:
@@ -403,5 +403,6 @@ def _cite(kept: Sequence[Grounding], documents: Mapping[str, Document]) -> tuple
                     passage=e.passage.text, quote=quote.text, passage_id=e.passage.passage_id,
                     quote_start=quote.start, quote_end=quote.end))
             cited.append(numbers_of[key])
-        sentences.append(AnswerSentence(g.text, tuple(cited), bool(cited), tuple(q.text for _, q in g.quotes())))
+        sentences.append(AnswerSentence(g.text, tuple(cited), bool(cited), tuple(q.text for _, q in g.quotes()),
+                                        g.grounded_by))
     return sentences, citations

@@ -123,6 +123,8 @@ class AnswerSentence:
     citations: tuple[int, ...]
     supported: bool
     evidence: tuple[str, ...] = ()
+    grounded_by: int = 1
+    """How many of ``citations``, from the first, state its facts; the rest are further articles saying the same."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ class Answer:
                 for c in self.citations
             ],
             "sentences": [
-                {"text": s.text, "citations": list(s.citations), "supported": s.supported, "evidence": list(s.evidence)}
+                {"text": s.text, "citations": list(s.citations), "grounded_by": s.grounded_by,
+                 "supported": s.supported, "evidence": list(s.evidence)}
                 for s in self.sentences
             ],
             "dropped": list(self.dropped),

@@ -46,10 +46,22 @@ def test_one_date_or_an_undated_article_gets_no_labels() -> None:
     assert leads(sentences, undated, "en") == ["", ""]
 
 
-def test_a_sentence_citing_two_articles_names_both_and_a_missing_agency_leaves_the_date() -> None:
+def test_a_sentence_grounded_by_two_articles_names_both_and_a_missing_agency_leaves_the_date() -> None:
     citations = [cite(1, "a", "2020-08", None), cite(2, "b", "2021-02", "dpa")]
-    sentences = [sent("Beide sagen es.", 1, 2), sent("Nur einer.", 2)]
+    sentences = [AnswerSentence("Beide zusammen sagen es.", (1, 2), True, grounded_by=2), sent("Nur einer.", 2)]
     assert leads(sentences, citations, "de") == ["August 2020 und dpa, Februar 2021: ", "dpa, Februar 2021: "]
+
+
+def test_articles_that_only_corroborate_a_sentence_label_nothing() -> None:
+    """Further articles stating the same fact say nothing about which article says what."""
+    citations = [cite(1, "a", "2025-07"), cite(2, "b", "2020-09", "dpa-AFX"), cite(3, "c", "2025-07")]
+    one = [sent("He has ruled for 26 years.", 1, 2)]
+    assert leads(one, citations, "en") == [""]
+    assert render(one, leads(one, citations, "en")) == "He has ruled for 26 years [1][2]."
+    two = [sent("He has ruled for 26 years.", 1, 2), sent("He is 66.", 3)]
+    assert leads(two, citations, "en") == ["", ""], "the grounding articles share one date"
+    dated = [sent("He has ruled for 26 years.", 1, 3), sent("He is 66.", 2)]
+    assert leads(dated, citations, "en") == ["Reuters, July 2025: ", "dpa-AFX, September 2020: "]
 
 
 def test_the_answer_says_which_article_says_what_and_the_checked_sentences_stay_as_written(

@@ -68,7 +68,7 @@ def test_numbers_no_one_sentence_states_together_are_cited_to_two_quotes() -> No
     date, vote = "Die Wahl fand am 9. August statt.", "Er erhielt 80,1 Prozent."
     ev = evidence(passage(1, date, "Die Proteste gehen weiter."), passage(2, vote))
     g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent.", (1,), ev, "q?")
-    assert [q.text for _, q in g.quotes()] == [date, vote]
+    assert [q.text for _, q in g.quotes()] == [date, vote] and g.grounded_by == 2
     g, _, _ = grounded(GroundedChecker(), "On August 9 he got 80.1 percent and 12 seats.", (1,), ev, "q?")
     assert g.evidence is None, "12 stands in no sentence"
     g, _, _ = grounded(GroundedChecker(corroborate=0), "On August 9 he got 80.1 percent.", (1,), ev, "q?",
@@ -168,6 +168,9 @@ def test_other_articles_quotes_come_after_the_checked_answer(make_assistant: Cal
     assert len(first.citations) == 1 and first.answer.endswith("[1].")
     assert len({c.doc_id for c in more.citations}) == len(more.citations) == 2 and more.answer.endswith("[1][2].")
     assert more.citations[0] == first.citations[0] and more.sentences[0].text == first.sentences[0].text
+    assert len({c.date for c in more.citations}) == 2, "the two articles are of different dates"
+    assert more.answer == first.answer.replace("[1].", "[1][2]."), "a corroborating article adds no label"
+    assert (first.sentences[0].grounded_by, more.sentences[0].grounded_by) == (1, 1)
     assert first.timings.corroborate_s is None and more.timings.corroborate_s is not None
     assert more.timings.checked_s == first.timings.checked_s < more.timings.sourced_s
     assert more.timings.checks["focused_read_calls"] > first.timings.checks["focused_read_calls"]

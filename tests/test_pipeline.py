@@ -181,7 +181,7 @@ def test_answer_json_shape(make_assistant: MakeAssistant) -> None:
                                      "prompt_tokens", "tokens", "rewrite_s", "checked_s", "corroborate_s",
                                      "sourced_s"}
     for s in data["sentences"]:
-        assert set(s) == {"text", "citations", "supported", "evidence"}
+        assert set(s) == {"text", "citations", "grounded_by", "supported", "evidence"}
     t = data["timings"]
     assert t["verify_s"] >= 0 and t["checked_s"] == pytest.approx(t["total_s"] + t["verify_s"], abs=0.002)
     assert t["sourced_s"] == pytest.approx(t["checked_s"] + (t["corroborate_s"] or 0.0), abs=0.002)

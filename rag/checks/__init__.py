@@ -48,13 +48,20 @@ class Grounding:
     new_facts: frozenset[str] = frozenset()
     also: tuple[tuple[Evidence, Sentence], ...] = ()
     """Further quotes, when the sentence joins facts that no one source sentence states together."""
+    corroborating: tuple[tuple[Evidence, Sentence], ...] = ()
+    """Quotes of further articles stating the same facts (``GroundedChecker.corroborated``), not needed to ground it."""
     claim: Claim | None = field(default=None, compare=False, repr=False)
     pending: tuple[Grounding, ...] = field(default=(), compare=False, repr=False)
     """The claim's candidates after this one, not yet tried as corroborating quotes from other articles."""
 
     def quotes(self) -> list[tuple[Evidence, Sentence]]:
         first = [(self.evidence, self.quote)] if self.evidence is not None and self.quote is not None else []
-        return first + list(self.also)
+        return first + list(self.also) + list(self.corroborating)
+
+    @property
+    def grounded_by(self) -> int:
+        """How many of ``quotes()``, from the first, ground the sentence; the rest corroborate it."""
+        return (self.evidence is not None and self.quote is not None) + len(self.also)
 
 
 @dataclass
