@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from rag.language import foreign_spans
 from rag.textnorm import fold, normalize_number, numbers
 
 DEFINITIONS = {
@@ -36,6 +37,9 @@ DEFINITIONS = {
     "coverage": "share of items answered (not refused)",
     "risk": "share of the answered items that are answered wrongly (answered_wrong / coverage)",
     "unanswerable_refused": "unanswerable items only: share refused",
+    "foreign_words": ("answered English-question items only: share of answers that leave a run of German words "
+                      "(rag.language.foreign_spans: \"Zentrum für bemannte Raumfahrt\"), which an English reader "
+                      "cannot check against the question"),
     "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
     "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",
 }
@@ -47,6 +51,17 @@ CITATION_MARK = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 def _norm(text: str) -> str:
     text = re.sub(r"\d+(?:[.,\u202f\u00a0 ]\d{3})+(?!\d)|\d+[.,]\d+", lambda m: normalize_number(m.group()), text)
     return fold(text)
+
+
+def foreign_words(answers: Iterable[tuple[str, str, bool]]) -> float | None:
+    """Share of the answered English ``(lang, answer, refused)`` items whose answer leaves German words in.
+
+    XQuAD's contains-gold counts a German gold string copied into an English answer as right (the
+    plain baseline copies more), so the readers' side of it is reported beside it. None when no
+    English question was answered.
+    """
+    texts = [CITATION_MARK.sub("", a) for lang, a, refused in answers if lang == "en" and not refused]
+    return sum(bool(foreign_spans(t, "en")) for t in texts) / len(texts) if texts else None
 
 
 def fact_present(answer: str, variants: Sequence[str]) -> bool:
