@@ -197,9 +197,9 @@ class GroundedChecker:
         first = judged_text(found.evidence.passage, found.quote)
         named = [x for x in claim.names if name_in(x, first)]
         said = {" ".join(q.text.split()) for _, q in found.quotes()}
-        also = list(found.corroborating)
+        more = list(found.corroborating)
         for g in rest:
-            if len(found.also) + len(also) >= self.corroborate or g.evidence is None or g.quote is None:
+            if len(found.also) + len(more) >= self.corroborate or g.evidence is None or g.quote is None:
                 break
             words = " ".join(g.quote.text.split())
             if g.evidence.passage.doc_id in docs or g.also or words in said:
@@ -207,10 +207,10 @@ class GroundedChecker:
             if not all(name_in(x, judged_text(g.evidence.passage, g.quote)) for x in named):
                 continue
             if all(run(c, ctx, claim, g) for c in checks):
-                also.append((g.evidence, g.quote))
+                more.append((g.evidence, g.quote))
                 docs.add(g.evidence.passage.doc_id)
                 said.add(words)
-        return dataclasses.replace(found, corroborating=tuple(also), pending=())
+        return dataclasses.replace(found, corroborating=tuple(more), pending=())
 
     def _pair(self, claim: Claim, evidence: Sequence[Evidence], quote_checks: list[Check],
               ctx: Context) -> Grounding | None:
