@@ -200,8 +200,8 @@ def test_german_words_left_in_english_answers_are_counted_over_answered_english_
                ("en", "Lukashenko got 80.1 percent [1].", False),
                ("en", "Die Artikel sagen dazu nichts, they provide umfassende Hilfe.", True),
                ("de", "Putin sagte umfassende Hilfe zu [1].", False)]
-    assert metrics.foreign_words(answers) == 0.5, "refusals and German questions are not counted"
-    assert metrics.foreign_words(answers[2:]) is None
+    assert metrics.untranslated(answers) == 0.5, "refusals and German questions are not counted"
+    assert metrics.untranslated(answers[2:]) is None
     rows = []
     for item, text in ((QAItem("a", "q", facts=(("80.1",),)), "He got 80.1 percent, an extrem-spekulativ result."),
                        (QAItem("b", "q", lang="de", facts=(("80.1",),)), "Er erhielt 80,1 Prozent.")):
@@ -209,14 +209,14 @@ def test_german_words_left_in_english_answers_are_counted_over_answered_english_
         score_row(row, Answer("q", text, False), Answer("q", text, False), {"80.1"}, {})
         rows.append(row)
     totals = summarize_seeds(rows, retrieval_only=False)
-    assert totals["foreign_words"] == 1.0 and totals["verification"]["off"]["foreign_words"] == 1.0
+    assert totals["untranslated"] == 1.0 and totals["verification"]["off"]["untranslated"] == 1.0
     from rag.eval.xquad import _summary
 
     scored = [{"answer": "Jesus the Dolmetscher von Spanien [1].", "refused": False, "contains_gold": True,
                "token_f1": 1.0, "citation_verdicts": [], "sentence_support": []},
               {"answer": "Tesla [1].", "refused": False, "contains_gold": True, "token_f1": 1.0,
                "citation_verdicts": [], "sentence_support": []}]
-    assert _summary(scored, [])["foreign_words"] == 0.5
+    assert _summary(scored, [])["untranslated"] == 0.5
 
 
 def test_the_seeds_split_is_fixed_disjoint_and_covers_every_kind(tmp_path: Path) -> None:

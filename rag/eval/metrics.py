@@ -37,7 +37,7 @@ DEFINITIONS = {
     "coverage": "share of items answered (not refused)",
     "risk": "share of the answered items that are answered wrongly (answered_wrong / coverage)",
     "unanswerable_refused": "unanswerable items only: share refused",
-    "foreign_words": ("answered English-question items only: share of answers that leave a run of German words "
+    "untranslated": ("answered English-question items only: share of answers that leave a run of German words "
                       "(rag.language.foreign_spans: \"Zentrum für bemannte Raumfahrt\"), which an English reader "
                       "cannot check against the question"),
     "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
@@ -53,7 +53,7 @@ def _norm(text: str) -> str:
     return fold(text)
 
 
-def foreign_words(answers: Iterable[tuple[str, str, bool]]) -> float | None:
+def untranslated(answers: Iterable[tuple[str, str, bool]]) -> float | None:
     """Share of the answered English ``(lang, answer, refused)`` items whose answer leaves German words in.
 
     XQuAD's contains-gold counts a German gold string copied into an English answer as right (the

@@ -294,7 +294,7 @@ def _answer_figures(rows: list[Row], verified: bool, judge_names: list[str]) -> 
         / (len(rows) or 1),
         **metrics.risk_coverage(outcomes),
         "unanswerable_refused": sum(a is not None and a.refused for _, a in unanswerable) / (len(unanswerable) or 1),
-        "foreign_words": metrics.foreign_words((r.item.lang, a.answer, a.refused) for r, a in answers if a is not None),
+        "untranslated": metrics.untranslated((r.item.lang, a.answer, a.refused) for r, a in answers if a is not None),
         **citation_totals([v for r in rows for v in (r.citation_verdicts if verified else r.verdicts_off)],
                           [v for r in rows for v in (r.sentence_support if verified else r.support_off)],
                           judge_names),

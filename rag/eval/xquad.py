@@ -134,7 +134,7 @@ def _summary(scored: list[dict[str, Any]], judge_names: list[str]) -> dict[str, 
 
     return {"sample": len(scored), "contains_gold": mean("contains_gold"), "token_f1": mean("token_f1"),
             "refused": mean("refused"),
-            "foreign_words": metrics.foreign_words(("en", r["answer"], r["refused"]) for r in scored),
+            "untranslated": metrics.untranslated(("en", r["answer"], r["refused"]) for r in scored),
             **metrics.risk_coverage([(not r["refused"], not r["contains_gold"]) for r in scored]),
             **citation_totals([v for r in scored for v in r["citation_verdicts"]],
                               [v for r in scored for v in r["sentence_support"]], judge_names)}
