@@ -219,6 +219,16 @@ def test_german_words_left_in_english_answers_are_counted_over_answered_english_
     assert _summary(scored, [])["untranslated"] == 0.5
 
 
+def test_german_words_in_english_answers_are_gated_on_both_answer_sets() -> None:
+    loaded = [g for g in gates.load() if g["metric"] == "untranslated"]
+    assert {g["dataset"] for g in loaded} == {"seeds-gate", "gnad"}
+    assert all(g["direction"] == "max" and g["floor"] == 0.0 for g in loaded)
+    gate = [{"dataset": "d", "metric": "untranslated", "direction": "max", "gate": 0.08}]
+    report = {"datasets": {"d": {"totals": {"untranslated": 2 / 13}}}}
+    assert [r["ok"] for r in gates.check(report, gate)] == [False]
+    assert gates.check(report, gate, answers_measured=False) == [], "a retrieval-only run answers nothing"
+
+
 def test_the_seeds_split_is_fixed_disjoint_and_covers_every_kind(tmp_path: Path) -> None:
     from rag.eval.runner import qa_dataset
     from rag.settings import Settings

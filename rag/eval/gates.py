@@ -29,7 +29,7 @@ def lookup(totals: dict[str, Any], metric: str) -> float | None:
 
 ANSWER_METRICS = frozenset({"answer_correctness", "completeness", "refusal_accuracy", "citation_precision",
                             "citation_recall", "answered_wrong", "coverage", "risk", "unanswerable_refused",
-                            "checked_s.p50", "checked_s.p95"})
+                            "untranslated", "checked_s.p50", "checked_s.p95"})
 
 
 def check(report: dict[str, Any], gates: list[dict[str, Any]] | None = None,
