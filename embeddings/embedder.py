@@ -59,6 +59,10 @@ class SentenceTransformerEmbedder:
             self._dimension = int(dim) if dim else len(self.embed_queries(["x"])[0])
         return self._dimension
 
+    def warm_up(self) -> None:
+        """Load the model now, so an ingest times its loading apart from its embedding."""
+        _ = self.model
+
     @property
     def model(self) -> SentenceTransformer:
         if self._model is None:

@@ -143,6 +143,11 @@ class OnnxEmbedder:
             self._dimension = int(self._session_().get_outputs()[0].shape[-1] or len(self.embed_queries(["x"])[0]))
         return self._dimension
 
+    def warm_up(self) -> None:
+        """Open the model now: on a fresh machine its first use exports it (about 2 minutes on 2 cores),
+        which an ingest reports apart from its embedding rate."""
+        self._session_()
+
     def _session_(self) -> Any:
         if self._session is None:
             self._session = self._open(self.threads)

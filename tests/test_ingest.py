@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -218,6 +219,39 @@ def test_progress_is_reported(store: Store, embedder: FakeEmbedder, seeds_dir: P
 
 def test_report_summary_without_work() -> None:
     assert IngestReport().summary().startswith("ingest: 0 added, 0 updated, 0 unchanged, 0 removed")
+
+
+class PreparingEmbedder(FakeEmbedder):
+    """An embedder whose ``warm_up`` takes a while, as the int8 export does on a fresh machine."""
+
+    def __init__(self, prepare_s: float) -> None:
+        super().__init__()
+        self.prepare_s = prepare_s
+        self.warm_ups = 0
+        self.embedded_before_warm_up = 0
+
+    def warm_up(self) -> None:
+        self.embedded_before_warm_up = self.document_calls
+        self.warm_ups += 1
+        time.sleep(self.prepare_s)
+
+
+def test_the_embedders_preparation_is_reported_apart_from_its_rate(store: Store, seeds_dir: Path) -> None:
+    """The first ingest on a new machine read "0.3 passages/s": the model's export was counted as embedding."""
+    embedder = PreparingEmbedder(0.6)
+    report = Ingestor(store, embedder, 500).ingest([seeds_dir])
+    assert embedder.warm_ups == 1 and embedder.embedded_before_warm_up == 0
+    assert report.prepare_seconds >= 0.6
+    assert report.embedding_seconds == pytest.approx(report.seconds - report.prepare_seconds)
+    rate = report.passages_embedded / report.embedding_seconds
+    summary = report.summary()
+    assert f"in {report.embedding_seconds:.1f}s ({rate:.1f} passages/s)" in summary
+    assert summary.endswith(f"after {report.prepare_seconds:.1f}s preparing the embedder")
+
+
+def test_no_preparation_is_reported_for_an_embedder_without_warm_up(ingestor: Ingestor, seeds_dir: Path) -> None:
+    report = ingestor.ingest([seeds_dir])
+    assert report.prepare_seconds == 0.0 and "preparing" not in report.summary()
 
 
 def test_ingest_documents_makes_the_index_hold_exactly_those(store: Store, embedder: FakeEmbedder,

@@ -59,7 +59,7 @@ def ingest_rate(embedder: Embedder, what: str, chunk_chars: int, paths: Sequence
     with tempfile.TemporaryDirectory(prefix="rag-bench-ingest-") as tmp:
         ingestor = Ingestor(Store(Path(tmp) / "index"), embedder, chunk_chars)
         report = ingestor.ingest(list(paths)) if paths else ingestor.ingest_documents(list(documents))
-    return IngestRate(what, report.passages_embedded, report.sentences_embedded, report.seconds)
+    return IngestRate(what, report.passages_embedded, report.sentences_embedded, report.embedding_seconds)
 
 
 @dataclass(frozen=True)
