@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,13 +23,14 @@ import httpx
 import pytest
 from browser import free_port
 from conftest import ROOT, SEEDS
+from headline import check_headline
 
 from rag.errors import RagError
+from rag.prompt import REFUSALS
 from rag.settings import Settings
 
 pytestmark = pytest.mark.real
 
-HELP = re.compile(r"militar|military|help|assist|support|\baid\b|Hilfe", re.I)
 """What Putin promised, in the words the model may put it in (see tests/test_real.py)."""
 # llama-cpp-python's server applies a repeat penalty of 1.1 unless told otherwise; the local generator applies none.
 EXTRA = '{"repeat_penalty": 1.0}'
@@ -96,9 +96,8 @@ def test_an_answer_is_generated_by_the_llm_server(llm_server: str) -> None:
         pytest.skip(f"real embedder or index missing: {exc}")
     assert isinstance(assistant.generator, RemoteGenerator)
     answer = assistant.ask("What did Putin promise Lukashenko?")
-    assert not answer.refused, answer.draft
-    assert HELP.search(answer.answer), answer.answer
-    assert answer.citations and all(c.quote in c.passage for c in answer.citations)
+    check_headline(answer.answer, answer.refused, [c.quote for c in answer.citations])
+    assert all(c.quote in c.passage for c in answer.citations)
     assert answer.timings.checks.get("focused_read_calls", 0) >= 1, "the focused read ran (through the server)"
     assert assistant.rewriter is not None and getattr(assistant.rewriter, "generator", None) is assistant.generator
     follow = assistant.ask("Where did they meet?", [Turn("What did Putin promise Lukashenko?", answer.answer)])
@@ -163,9 +162,9 @@ def test_two_rag_serve_instances_answer_from_one_postgres_and_one_llm_server(llm
                      "streamed from the second",
             "whole": whole.model_dump(), "streamed": [c.model_dump() for c in streamed],
         }, ensure_ascii=False, indent=1), encoding="utf-8")
-    assert HELP.search(text) and "[1]" in text, text
     citations = (whole.model_extra or {})["citations"]
-    assert citations and whole.choices[0].message.annotations
+    check_headline(text, text.startswith(REFUSALS["en"]), [c["cited_text"] for c in citations])
+    assert "[1]" in text and whole.choices[0].message.annotations, text
     seed_names = {p.stem for p in SEEDS.glob("*.txt")}
     assert all(any(name in json.dumps(c) for name in seed_names) for c in citations), citations
     streamed_text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)

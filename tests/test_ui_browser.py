@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from browser import CHROMIUM, ask_and_open_citation, free_port
 from fakes import FakeEmbedder, ScriptedGenerator, echo_sources
+from headline import check_headline
 
 from rag.factory import build_assistant
+from rag.prompt import REFUSALS
 from rag.settings import Settings
 from rag.store import Store
 from ui.service import ChatService
@@ -54,6 +56,24 @@ def test_browser_on_fakes(ingested: Store, settings: Settings, embedder: FakeEmb
     _check(result, r"Lukaschenko")
 
 
+@needs_browser
+def test_browser_refusal_shows_the_closest_passages_to_check(ingested: Store, settings: Settings,
+                                                            embedder: FakeEmbedder) -> None:
+    """A refusal is shown open, with the closest passages' [n] clickable, not folded away.
+
+    It was shown as a collapsed "No answer in the articles" box, so the closest passages a reader
+    could check were hidden behind a click, and no [n] was visible (session 29, the headline question
+    on an Intel Xeon, where the focused read refused the draft).
+    """
+    pytest.importorskip("playwright")
+    s = settings.with_overrides(refuse_below=0.0)
+    service = ChatService(s, embedder, ScriptedGenerator("I don't know."),
+                          lambda st, e, g: build_assistant(st, embedder=e, generator=g))
+    result = _ask_in_app(s, service, "fake-refusal", timeout_s=60)
+    assert REFUSALS["en"] in result["answer"] and "closest" in result["answer"], result["answer"]
+    _check(result, r"Lukaschenko|Putin|Belarus")
+
+
 @pytest.mark.real
 @needs_browser
 def test_browser_headline_question_on_real_models() -> None:
@@ -68,6 +88,6 @@ def test_browser_headline_question_on_real_models() -> None:
     except RagError as exc:
         pytest.skip(f"real models or index missing: {exc}")
     result = _ask_in_app(settings, service, "real-headline", timeout_s=300)
-    assert re.search(r"militar|military|help|assist|support|\baid\b|Hilfe", result["answer"], re.I), result["answer"]
+    check_headline(result["answer"], result["answer"].startswith(REFUSALS["en"]), [result["mark_text"]])
     _check(result, r"Putin|Lukaschenko")
     assert re.search(r"[äöüß]|\b(der|die|das|und)\b", result["card_text"]), "the panel should show the German original"

@@ -80,8 +80,6 @@ def build_app(service: ChatService) -> Any:
                     answer = event.answer
                     docs = service.documents_by_id()
                     reply["content"] = render.answer_markdown(answer, turn)
-                    if answer.refused:
-                        reply["metadata"] = {"title": "No answer in the articles", "status": "done"}
                     if isinstance(event, Corroborated):  # the same answer, more quotes: replaces this turn's
                         cards, turns = cards[:len(cards) - len(new_cards)], turns[:-1]
                     new_cards = [render.citation_card(c, docs.get(c.doc_id), turn) for c in answer.citations]
