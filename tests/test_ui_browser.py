@@ -88,6 +88,7 @@ def test_browser_headline_question_on_real_models() -> None:
     except RagError as exc:
         pytest.skip(f"real models or index missing: {exc}")
     result = _ask_in_app(settings, service, "real-headline", timeout_s=300)
-    check_headline(result["answer"], result["answer"].startswith(REFUSALS["en"]), [result["mark_text"]])
+    chat, refusal = result["answer"], REFUSALS["en"]
+    check_headline(chat[chat.index(refusal):] if refusal in chat else chat, refusal in chat, [result["mark_text"]])
     _check(result, r"Putin|Lukaschenko")
     assert re.search(r"[äöüß]|\b(der|die|das|und)\b", result["card_text"]), "the panel should show the German original"
