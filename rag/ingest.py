@@ -65,6 +65,7 @@ class IngestReport:
 
     @property
     def embedding_seconds(self) -> float:
+        """The ingest's time less the embedder's preparation: what its passages/s rate is taken over."""
         return max(0.0, self.seconds - self.prepare_seconds)
 
     def summary(self) -> str:

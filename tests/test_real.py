@@ -21,7 +21,6 @@ from rag.settings import Settings
 pytestmark = pytest.mark.real
 
 
-
 @pytest.fixture(scope="module")
 def assistant():
     from rag.factory import build_assistant
