@@ -17,7 +17,11 @@ Weights use 7 of their 8 bits (``reduce_range``) on every CPU. On x86 CPUs witho
 16-bit sums saturate at full range (probe cosine 0.965-0.973 there, 0.987-0.992 with 7 bits);
 VNNI machines pass at full range, but an export chosen per CPU made retrieval, the 1.5B model's
 answers and so the evaluation gates differ between machines (CI was red on VNNI with gates set
-on AVX2). With 7-bit weights every machine builds the same model file.
+on AVX2). 7-bit weights were not enough: the smoothing below is calibrated by a float forward pass
+whose last bits follow torch's kernels, and an AMD and an Intel machine still built two files
+(retrieval and the 1.5B model's answers differed, and three gates failed on one). Since export
+version 5 the smoothing factors are powers of two, and every machine builds the same file
+(tested by exporting again with another CPU's kernels).
 The token-embedding table, four fifths of the float file, is stored as int8 with one scale per
 row and dequantized after the lookup, which keeps the app's memory down.
 Besides the pooled vector the graph gives the transformer's state per token (``token_states``,
@@ -40,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-EXPORT_VERSION = "4"
+EXPORT_VERSION = "5"
 REDUCE_RANGE = True
 MODEL_FILE = "model.onnx"
 TOKEN_STATES = "token_states"
@@ -153,6 +157,7 @@ def _export(source: Path, out: Path, threads: int) -> dict[str, object]:
 
     torch.set_num_threads(threads)
     model = SentenceTransformer(str(source), device="cpu", local_files_only=True).eval()
+    rope_tables = _exact_rope_frequencies(model)
 
     class Pipeline(torch.nn.Module):
         """The whole sentence-transformers model as one tensor-in, tensor-out module."""
@@ -194,6 +199,7 @@ def _export(source: Path, out: Path, threads: int) -> dict[str, object]:
     reduce_range, cosines = quantize_checked(build, source)
     shutil.rmtree(float_dir)
     return {"source": str(source.resolve()), "export_version": EXPORT_VERSION, "torch": torch.__version__,
+            "exact_rope_tables": rope_tables,
             "onnxruntime": onnxruntime.__version__, "reduce_range": reduce_range,
             "smoothed_layers": smoothed, "int8_tables": tables[-1],
             "model_bytes": (out / MODEL_FILE).stat().st_size,
@@ -217,7 +223,7 @@ def _smooth_down_projections(model: Any, texts: list[str], prompt: str | None) -
 
     Channel j of the down-projection's input is divided by s_j (through the up-projection's
     output row j) and its weight column multiplied by s_j, with s_j = amax(x_j)^a / amax(w_j)^(1-a)
-    from activations on ``texts``. In float the model computes the same function.
+    from activations on ``texts`` (see ``smoothing_scales``). In float the model computes the same function.
     """
     import torch
 
@@ -241,13 +247,60 @@ def _smooth_down_projections(model: Any, texts: list[str], prompt: str | None) -
         for i, mlp in enumerate(mlps):
             if i not in peaks:
                 continue
-            w_peak = mlp.down_proj.weight.abs().amax(dim=0).clamp(min=1e-5)
-            s = (peaks[i].clamp(min=1e-5) ** SMOOTH_ALPHA / w_peak ** (1 - SMOOTH_ALPHA)).clamp(min=1e-3, max=1e3)
+            s = smoothing_scales(peaks[i], mlp.down_proj.weight.abs().amax(dim=0))
             mlp.down_proj.weight.mul_(s[None, :])
             mlp.up_proj.weight.div_(s[:, None])
             if mlp.up_proj.bias is not None:
                 mlp.up_proj.bias.div_(s)
     return len(peaks)
+
+
+def _exact_rope_frequencies(model: Any) -> int:
+    """Recompute default RoPE frequencies in float64; returns how many buffers were replaced.
+
+    transformers computes them at load in float32 with torch's vectorised ``pow``, whose last bit
+    depends on the CPU's kernels (with scalar kernels 1 of 128 values moved by one ulp in each of
+    EmbeddingGemma's two tables, and the export with it). Rounded from float64, they are the same
+    float32 values on every machine.
+    """
+    import torch
+
+    replaced = 0
+    for module in model.modules():
+        config: Any = getattr(module, "config", None)
+        params = getattr(config, "rope_parameters", None)
+        if not isinstance(params, dict):
+            continue
+        dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        per_type = {"": params} if "rope_type" in params else params
+        for layer_type, rope in per_type.items():
+            if not isinstance(rope, dict) or rope.get("rope_type") != "default" or "rope_theta" not in rope:
+                continue
+            base = float(rope["rope_theta"])
+            exact = torch.tensor([1.0 / base ** (i / dim) for i in range(0, dim, 2)], dtype=torch.float64).float()
+            prefix = f"{layer_type}_" if layer_type else ""
+            for name in (f"{prefix}inv_freq", f"{prefix}original_inv_freq"):
+                buffer = getattr(module, name, None)
+                if isinstance(buffer, torch.Tensor) and buffer.shape == exact.shape \
+                        and torch.allclose(buffer, exact, rtol=1e-5, atol=0):
+                    buffer.copy_(exact)
+                    replaced += 1
+    return replaced
+
+
+def smoothing_scales(act_peak: Any, weight_peak: Any) -> Any:
+    """SmoothQuant's s_j = amax(x_j)^a / amax(w_j)^(1-a), rounded to the nearest power of two.
+
+    The activation peaks come from a float forward pass whose last bits depend on the CPU's
+    kernels (torch with AVX2 and with AVX-512 gave two different int8 files, so retrieval and the
+    evaluation gates differed between an AMD and an Intel machine). A power of two moves only if
+    a peak sits within those last bits of a rounding boundary, and scaling by it is exact in
+    float, so the smoothed model computes bit for bit what the original does.
+    """
+    import torch
+
+    s = (act_peak.clamp(min=1e-5) ** SMOOTH_ALPHA / weight_peak.clamp(min=1e-5) ** (1 - SMOOTH_ALPHA))
+    return torch.exp2(torch.round(torch.log2(s.clamp(min=1e-3, max=1e3))))
 
 
 def _int8_lookup_tables(path: Path, dest: Path, min_rows: int = 10_000) -> int:

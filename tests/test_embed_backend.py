@@ -16,9 +16,12 @@ from embeddings.onnx_export import (
     META_FILE,
     MODEL_FILE,
     ExportError,
+    _exact_rope_frequencies,
+    _smooth_down_projections,
     ensure_int8,
     export_dir,
     quantize_checked,
+    smoothing_scales,
 )
 from rag.errors import InputError
 from rag.factory import build_embedder
@@ -262,6 +265,77 @@ def test_the_export_reads_nothing_of_the_cpu() -> None:
         assert "cpuinfo" not in source and "cpu_class" not in source and "platform" not in source
 
 
+@pytest.mark.real  # torch is blocked in the fast tier; no model is loaded
+def test_smoothing_scales_are_powers_of_two_that_last_bits_do_not_move() -> None:
+    """Another CPU's kernels change a calibration peak in its last bits; the scales must not follow."""
+    import torch
+
+    gen = torch.Generator().manual_seed(7)
+    act = torch.rand(4096, generator=gen) * 50 + 1e-3
+    weight = torch.rand(4096, generator=gen) * 0.2 + 1e-4
+    scales = smoothing_scales(act, weight)
+    assert torch.equal(torch.log2(scales), torch.round(torch.log2(scales)))
+    for nudged in (torch.nextafter(act, torch.full_like(act, 1e9)), torch.nextafter(act, torch.zeros_like(act))):
+        assert torch.equal(smoothing_scales(nudged, weight), scales)
+    exact = act ** 0.5 / weight ** 0.5
+    assert float((scales / exact).max()) <= 2 ** 0.5 + 1e-6 and float((exact / scales).max()) <= 2 ** 0.5 + 1e-6
+
+
+@pytest.mark.real  # torch is blocked in the fast tier; no model is loaded
+def test_smoothing_leaves_the_float_model_computing_the_same_bits() -> None:
+    """Scaling by powers of two is exact: smoothed, the MLP gives bit for bit the outputs it gave before."""
+    import torch
+
+    torch.manual_seed(3)
+
+    class Mlp(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.gate_proj, self.up_proj = torch.nn.Linear(16, 64, bias=False), torch.nn.Linear(16, 64, bias=False)
+            self.down_proj = torch.nn.Linear(64, 16, bias=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.down_proj(torch.nn.functional.gelu(self.gate_proj(x)) * self.up_proj(x))
+
+    class Model(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.mlp = Mlp()
+
+        def encode(self, texts: list[str], **_: object) -> torch.Tensor:
+            return self.mlp(torch.stack([torch.randn(16) * (1 + 40 * (i % 2)) for i in range(len(texts))]))
+
+    model, probe = Model(), torch.randn(32, 16) * 10
+    before = model.mlp(probe).detach()
+    up_before = model.mlp.up_proj.weight.detach().clone()
+    assert _smooth_down_projections(model, ["a", "b", "c", "d"], None) == 1
+    assert not torch.equal(model.mlp.up_proj.weight, up_before), "the scales moved weight between the layers"
+    assert torch.equal(model.mlp(probe).detach(), before)
+
+
+@pytest.mark.real  # torch is blocked in the fast tier; no model is loaded
+def test_rope_frequencies_are_rounded_from_float64_and_others_left_alone() -> None:
+    """A table one ulp off (another CPU's ``pow``) becomes the float64 value; a table of another kind stays."""
+    import math
+    from types import SimpleNamespace
+
+    import torch
+
+    dim, base = 8, 10_000.0
+    exact = torch.tensor([1.0 / base ** (i / dim) for i in range(0, dim, 2)], dtype=torch.float64).float()
+    rope = torch.nn.Module()
+    rope.config = SimpleNamespace(head_dim=dim, rope_parameters={
+        "global": {"rope_type": "default", "rope_theta": base},
+        "local": {"rope_type": "linear", "rope_theta": base, "factor": 8.0}})
+    rope.register_buffer("global_inv_freq", torch.nextafter(exact, torch.zeros_like(exact)))
+    rope.register_buffer("local_inv_freq", exact / 8)
+    holder = torch.nn.Sequential(rope)
+    assert _exact_rope_frequencies(holder) == 1
+    assert torch.equal(rope.global_inv_freq, exact)
+    assert torch.equal(rope.local_inv_freq, exact / 8)
+    assert math.isclose(float(rope.global_inv_freq[1]), base ** -0.25, rel_tol=1e-7)
+
+
 def test_export_fails_clearly_when_seven_bit_weights_fail_the_check(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"0\.970 with 7-bit weights"):
         quantize_checked(lambda reduce_range: np.array([0.97 if reduce_range else 0.99]), tmp_path)
@@ -301,3 +375,44 @@ def test_the_real_vectors_are_the_same_bytes_side_by_side_and_on_one_session() -
     assert np.array_equal(alone, together)
     one.embed_queries(["Wer hat gewonnen?"])
     assert not one._side
+
+
+@pytest.mark.real
+def test_the_real_export_is_the_same_file_with_another_cpus_kernels(tmp_path: Path) -> None:
+    """Issue 20: the int8 embedder, and so retrieval and the gates, must not depend on the CPU's features.
+
+    torch, MKL and oneDNN pick their kernels by the CPU (three variables override them): the export
+    is run again with another CPU's kernels and must give the same bytes as the app's own export.
+    Export version 4 did not (AVX-512 and AVX2 kernels gave two different files on one machine).
+    """
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    from rag.errors import RagError
+    from rag.models import resolve_embedder
+
+    settings = Settings.from_env()
+    try:
+        source = resolve_embedder(settings)
+        native = ensure_int8(source, settings.models_dir / "onnx", settings.threads)
+    except RagError as exc:
+        pytest.skip(f"real embedder missing: {exc}")
+    wide = torch.backends.cpu.get_cpu_capability().startswith("AVX512")
+    other = "avx2" if wide else "default"
+    kernels = {"ATEN_CPU_CAPABILITY": other, "MKL_ENABLE_INSTRUCTIONS": "AVX2" if wide else "SSE4_2",
+               "ONEDNN_MAX_CPU_ISA": "AVX2" if wide else "SSE41"}
+    code = ("import sys; from pathlib import Path; from embeddings.onnx_export import ensure_int8; "
+            "print(ensure_int8(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])))")
+    done = subprocess.run([sys.executable, "-c", code, str(source), str(tmp_path), str(settings.threads)],
+                          env={**os.environ, **kernels}, capture_output=True, text=True,
+                          check=True)
+    again = Path(done.stdout.strip().splitlines()[-1])
+
+    def digest(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    assert digest(again) == digest(native), f"the export with {other} kernels differs from this CPU's own"
