@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.chunk import split_sentences
+from rag.textnorm import join_split_groups
 from rag.types import AnswerSentence
 
 _MARK = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _TRAILING_MARK = re.compile(r"([.!?])[ \t]*((?:\[\d+(?:\s*[,;]\s*\d+)*\])+)")
-_SPLIT_GROUP = re.compile(r"(?<![\d.,])(\d{1,3}), (\d{3})(?!\d|[.,]\d)")
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def split_answer(answer: str) -> list[DraftSentence]:
         cited = _numbers_in(piece)
         text = _MARK.sub("", piece).strip()
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
-        text = _SPLIT_GROUP.sub(r"\1,\2", text)
+        text = join_split_groups(text)
         if not text or not re.search(r"\w", text):
             continue
         twin = next((i for i, d in enumerate(out) if d.text.lower() == text.lower()), None)

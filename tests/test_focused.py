@@ -50,3 +50,12 @@ def test_a_reply_is_read_once_for_every_claim_it_is_compared_with() -> None:
     assert gen.pieces == 5, "a reply that never refuses is read whole"
     assert not agrees("Donald Trump.", reader(QUESTION, "source", "en"), QUESTION)
     assert gen.calls == 1 == reader.calls
+
+
+def test_a_reply_that_splits_its_own_number_agrees_with_the_mended_claim() -> None:
+    """GNAD dev g017: the draft and the read both wrote "10, 000"; the draft was mended, the read was not."""
+    question = "How many objects were destroyed when a bomb hit the museum in Dhamar?"
+    claim = "10,000 objects were irretrievably destroyed when a bomb hit the museum in Dhamar."
+    assert agrees(claim, "10, 000 objects were irretrievably destroyed.", question)
+    assert not agrees(claim, "1, 000 objects were irretrievably destroyed.", question)
+    assert not agrees(claim, "In 2015, 000 objects were destroyed.", question)
