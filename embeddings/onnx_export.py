@@ -36,6 +36,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -99,12 +101,10 @@ def ensure_int8(source: Path, cache: Path, threads: int = 2) -> Path:
     with _locked(cache / f".{dest.name}.lock"):
         if _complete(dest):
             return dest / MODEL_FILE
-        import sys
-
         print(f"preparing the int8 ONNX embedder in {dest} (once, a few minutes)", file=sys.stderr, flush=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=cache))
         try:
-            meta = _export(source, tmp, threads)
+            meta = _export_in_child(source, tmp, threads)
             for f in tmp.iterdir():
                 _fsync(f)
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
@@ -116,6 +116,27 @@ def ensure_int8(source: Path, cache: Path, threads: int = 2) -> Path:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return dest / MODEL_FILE
+
+
+def _export_in_child(source: Path, out: Path, threads: int) -> dict[str, object]:
+    """``_export`` in a fresh Python whose string hashing is seeded (``PYTHONHASHSEED=0``); its metadata.
+
+    transformers' Gemma3 forward walks ``set(config.layer_types)``, so the graph computed the two
+    RoPE tables in an order set by the process's random hash seed: the same model, two files (two
+    processes on one machine). A fixed seed gives one order. The child also takes torch and the
+    float model's memory with it when it ends. Its output is kept, and only its last line of
+    error is shown, as an ``ExportError``.
+    """
+    done = subprocess.run([sys.executable, "-m", "embeddings.onnx_export", str(source), str(out), str(threads)],
+                          env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode != 0 or not lines:
+        errors = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+        raise ExportError(f"int8 export of {source} failed: {errors[-1] if errors else 'no output'}")
+    meta = json.loads(lines[-1])
+    if not isinstance(meta, dict):
+        raise ExportError(f"int8 export of {source} gave no metadata")
+    return meta
 
 
 def _complete(dest: Path) -> bool:
@@ -346,3 +367,11 @@ def _int8_lookup_tables(path: Path, dest: Path, min_rows: int = 10_000) -> int:
             graph.node.insert(at + offset, new)
     onnx.save(model, str(dest))
     return len(done)
+
+
+if __name__ == "__main__":
+    try:
+        print(json.dumps(_export(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]))))
+    except Exception as exc:  # noqa: BLE001 - the parent shows this one line
+        print(f"{type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        sys.exit(1)

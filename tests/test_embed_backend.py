@@ -82,29 +82,60 @@ def test_finished_export_is_reused_without_exporting(tmp_path: Path, model_dir: 
     assert ensure_int8(model_dir, cache) == dest / MODEL_FILE
 
 
-def test_unfinished_export_is_not_used(tmp_path: Path, model_dir: Path) -> None:
-    """A folder without its metadata (written last) is an interrupted export: export again (torch is blocked here)."""
+class _ExportAttempted(Exception):
+    pass
+
+
+@pytest.fixture
+def export_attempts(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The export child replaced by one that records its source and fails."""
+    import embeddings.onnx_export as onnx_export
+
+    seen: list[Path] = []
+
+    def attempt(source: Path, out: Path, threads: int) -> dict[str, object]:
+        seen.append(source)
+        raise _ExportAttempted
+
+    monkeypatch.setattr(onnx_export, "_export_in_child", attempt)
+    return seen
+
+
+def test_unfinished_export_is_not_used(tmp_path: Path, model_dir: Path, export_attempts: list[Path]) -> None:
+    """A folder without its metadata (written last) is an interrupted export: export again."""
     cache = tmp_path / "onnx"
     dest = export_dir(cache, model_dir)
     dest.mkdir(parents=True)
     (dest / MODEL_FILE).write_bytes(b"half")
-    with pytest.raises(ImportError):
+    with pytest.raises(_ExportAttempted):
         ensure_int8(model_dir, cache)
+    assert export_attempts == [model_dir]
     assert not list(cache.glob(".tmp-*")), "the temporary export folder is cleaned up"
 
 
 
-def test_export_cut_short_is_not_used(tmp_path: Path, model_dir: Path) -> None:
-    """A model file of another size than the metadata records is damaged: export again (torch is blocked here)."""
+def test_export_cut_short_is_not_used(tmp_path: Path, model_dir: Path, export_attempts: list[Path]) -> None:
+    """A model file of another size than the metadata records is damaged: export again."""
     cache = tmp_path / "onnx"
     dest = export_dir(cache, model_dir)
     dest.mkdir(parents=True)
     (dest / MODEL_FILE).write_bytes(b"onnx")
     (dest / META_FILE).write_text(json.dumps({"model_bytes": 4}))
     assert ensure_int8(model_dir, cache) == dest / MODEL_FILE
+    assert export_attempts == []
     (dest / MODEL_FILE).write_bytes(b"on")
-    with pytest.raises(ImportError):
+    with pytest.raises(_ExportAttempted):
         ensure_int8(model_dir, cache)
+    assert export_attempts == [model_dir]
+
+
+def test_a_failed_export_child_is_one_line_and_leaves_nothing(tmp_path: Path, model_dir: Path) -> None:
+    """The export runs in a real child Python (its hash seed fixed); its failure is one line, its folder removed."""
+    cache = tmp_path / "onnx"
+    with pytest.raises(ExportError, match=r"^int8 export of .*tiny-embedder failed: \w+") as failed:
+        ensure_int8(model_dir, cache)
+    assert "\n" not in str(failed.value)
+    assert not list(cache.glob(".tmp-*")) and not export_dir(cache, model_dir).exists()
 
 
 def test_failed_export_is_a_one_line_model_error(settings: Settings, model_dir: Path,
