@@ -31,7 +31,8 @@ for name in ("seeds-tune", "seeds-gate", "gnad"):
 for sec in xquad:
     t = xquad[sec]["totals"]
     an = t.get("answers") or {}
-    ck = t.get("checked_s") or {}
+    ts = sorted(t2 for t2 in ((r.get("timings") or {}).get("checked_s") for r in xquad[sec].get("rows", [])) if t2)
+    ck = {"p50": ts[len(ts) // 2], "p95": ts[int(0.95 * (len(ts) - 1))]} if ts else {}
     print(f"| {sec} (contains gold) | {f(an.get('contains_gold'))} | {f(an.get('answered_wrong'))} | refused {f(an.get('refused'))} | "
           f"{f(an.get('citation_precision'))} | {f(an.get('untranslated'))} | {f(ck.get('p50'))} / {f(ck.get('p95'))} |")
     if "verification" in t and sec == "xquad":
