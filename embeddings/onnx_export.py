@@ -251,30 +251,93 @@ def _smooth_down_projections(model: Any, texts: list[str], prompt: str | None) -
 
     mlps = [m for _, m in model.named_modules()
             if all(isinstance(getattr(m, k, None), torch.nn.Linear) for k in ("gate_proj", "up_proj", "down_proj"))]
-    peaks: dict[int, torch.Tensor] = {}
-
-    def hook(index: int) -> Any:
-        def record(_module: Any, args: tuple[torch.Tensor, ...]) -> None:
-            x = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(dim=0)
-            peaks[index] = torch.maximum(peaks[index], x) if index in peaks else x
-        return record
-
-    handles = [mlp.down_proj.register_forward_pre_hook(hook(i)) for i, mlp in enumerate(mlps)]
-    try:
-        model.encode(texts, prompt_name=prompt, batch_size=4, show_progress_bar=False)
-    finally:
-        for handle in handles:
-            handle.remove()
+    peaks = _activation_peaks(model, [mlp.down_proj for mlp in mlps], texts, prompt)
     with torch.no_grad():
-        for i, mlp in enumerate(mlps):
-            if i not in peaks:
+        for mlp, peak in zip(mlps, peaks, strict=True):
+            if peak is None:
                 continue
-            s = smoothing_scales(peaks[i], mlp.down_proj.weight.abs().amax(dim=0))
+            weight_peak = mlp.down_proj.weight.abs().amax(dim=0).to(torch.float64)
+            s = smoothing_scales(peak, weight_peak).to(mlp.down_proj.weight.dtype)
             mlp.down_proj.weight.mul_(s[None, :])
             mlp.up_proj.weight.div_(s[:, None])
             if mlp.up_proj.bias is not None:
                 mlp.up_proj.bias.div_(s)
-    return len(peaks)
+    return sum(peak is not None for peak in peaks)
+
+
+def _activation_peaks(model: Any, layers: list[Any], texts: list[str], prompt: str | None) -> list[Any]:
+    """Per input channel of each of ``layers``, the largest |activation| on ``texts``, computed in float64.
+
+    In float32 the peaks follow torch's kernels in their last bits: AVX-512, AVX2 and scalar kernels
+    moved them by up to 3.9e-5 (relative) on the Intel Xeon, while EmbeddingGemma's channel closest
+    to a power-of-two boundary of ``smoothing_scales`` sits 6.3e-6 (in log2) from it, so a move of
+    8.7e-6 flips it; a CI machine's AVX2 export did differ. In float64, RoPE included (transformers
+    takes its cos and sin in float32 whatever the model's dtype), the kernels moved them by at most
+    5.4e-9, 1,600 times less than a flip needs (Gemma's norms still round through float32). The
+    model goes back to float32 afterwards bit for bit (float32 -> float64 -> float32 is exact), and
+    on that machine the exponents, and so the file, are the ones float32 calibration gave.
+    """
+    import torch
+
+    peaks: list[Any] = [None] * len(layers)
+
+    def hook(index: int) -> Any:
+        def record(_module: Any, args: tuple[torch.Tensor, ...]) -> None:
+            x = args[0].detach().abs().reshape(-1, args[0].shape[-1]).amax(dim=0)
+            peaks[index] = x if peaks[index] is None else torch.maximum(peaks[index], x)
+        return record
+
+    dtype = next(model.parameters()).dtype
+    handles = [layer.register_forward_pre_hook(hook(i)) for i, layer in enumerate(layers)]
+    model.to(torch.float64)
+    try:
+        with _rope_in_float64(model), torch.no_grad():
+            model.encode(texts, prompt_name=prompt, batch_size=4, show_progress_bar=False)
+    finally:
+        model.to(dtype)
+        for handle in handles:
+            handle.remove()
+    return peaks
+
+
+@contextmanager
+def _rope_in_float64(model: Any) -> Iterator[int]:
+    """Compute transformers' default RoPE tables in float64 for a while; yields how many modules were switched.
+
+    Its rotary modules cast positions and frequencies to float32 and take cos and sin there, so a
+    float64 model still saw the float32 kernels' last bits (peaks moved by 1.7e-6 between kernels).
+    """
+    import torch
+
+    def forward(self: Any, x: torch.Tensor, position_ids: torch.Tensor, layer_type: str | None = None) -> Any:
+        prefix = f"{layer_type}_" if layer_type else ""
+        scaling = getattr(self, f"{prefix}attention_scaling", getattr(self, "attention_scaling", 1.0))
+        freqs = position_ids[..., None].to(torch.float64) * getattr(self, f"{prefix}inv_freq").to(torch.float64)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return (emb.cos() * scaling).to(x.dtype), (emb.sin() * scaling).to(x.dtype)
+
+    switched = [m for m in model.modules() if type(m).__name__.endswith("RotaryEmbedding")
+                and _default_rope_types(m) and all(isinstance(getattr(m, f"{p}inv_freq", None), torch.Tensor)
+                                                   for p in _default_rope_types(m))]
+    for module in switched:
+        module.forward = forward.__get__(module)
+    try:
+        yield len(switched)
+    finally:
+        for module in switched:
+            del module.forward
+
+
+def _default_rope_types(module: Any) -> list[str]:
+    """The attribute prefixes (``""`` or ``"<layer type>_"``) of a module's RoPE tables, if all are plain RoPE."""
+    config: Any = getattr(module, "config", None)
+    params = getattr(config, "rope_parameters", None)
+    if not isinstance(params, dict):
+        return []
+    per_type = {"": params} if "rope_type" in params else params
+    if not all(isinstance(r, dict) and r.get("rope_type") == "default" for r in per_type.values()):
+        return []
+    return [f"{t}_" if t else "" for t in per_type]
 
 
 def _exact_rope_frequencies(model: Any) -> int:

@@ -11,6 +11,9 @@ fi
 export GRADIO_ANALYTICS_ENABLED=False
 # shellcheck disable=SC1091
 . .venv/bin/activate
+# Which CPU the figures and failures below came from (the int8 embedder and llama.cpp use its features).
+echo "cpu:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2), $(nproc) cores," \
+  "$(grep -m1 -ow 'avx512_vnni\|avx_vnni\|avx512f\|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 out=${RAG_TEST_OUTPUT:-test-output}
 mkdir -p "$out"
 ruff check rag embeddings ui tests
