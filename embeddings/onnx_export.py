@@ -269,7 +269,7 @@ def _activation_peaks(model: Any, layers: list[Any], texts: list[str], prompt: s
     """Per input channel of each of ``layers``, the largest |activation| on ``texts``, computed in float64.
 
     In float32 the peaks follow torch's kernels in their last bits: AVX-512, AVX2 and scalar kernels
-    moved them by up to 3.9e-5 (relative) on the Intel Xeon, while EmbeddingGemma's channel closest
+    moved them by up to 2.9e-5 (relative) on the Intel Xeon, while EmbeddingGemma's channel closest
     to a power-of-two boundary of ``smoothing_scales`` sits 6.3e-6 (in log2) from it, so a move of
     8.7e-6 flips it; a CI machine's AVX2 export did differ. In float64, RoPE included (transformers
     takes its cos and sin in float32 whatever the model's dtype), the kernels moved them by at most
