@@ -20,7 +20,9 @@ answers and so the evaluation gates differ between machines (CI was red on VNNI 
 on AVX2). 7-bit weights were not enough: the smoothing below is calibrated by a float forward pass
 whose last bits follow torch's kernels, and an AMD and an Intel machine still built two files
 (retrieval and the 1.5B model's answers differed, and three gates failed on one). Since export
-version 5 the smoothing factors are powers of two, the RoPE tables are recomputed from float64,
+version 5 the smoothing factors are powers of two (calibrated in float64 since session 31: in
+float32 another CPU's kernels can flip one, and a CI machine's AVX2 export differed), the RoPE
+tables are recomputed from float64,
 and the export runs in a child Python with a fixed hash seed (``_export_in_child``): every machine
 builds the same file (tested by exporting again with another CPU's kernels).
 The token-embedding table, four fifths of the float file, is stored as int8 with one scale per
