@@ -23,8 +23,10 @@ whose last bits follow torch's kernels, and an AMD and an Intel machine still bu
 version 5 the smoothing factors are powers of two (calibrated in float64 since session 31: in
 float32 another CPU's kernels can flip one, and a CI machine's AVX2 export differed), the RoPE
 tables are recomputed from float64,
-and the export runs in a child Python with a fixed hash seed (``_export_in_child``): every machine
-builds the same file (tested by exporting again with another CPU's kernels).
+and the export runs in a child Python with a fixed hash seed (``_export_in_child``); the exporter's
+notes about its own run (stack traces naming the checkout's folders) are dropped
+(``without_build_traces``, session 32: same numbers, so version 5 and the indexes stay): every
+machine builds the same file (tested by exporting again with another CPU's kernels).
 The token-embedding table, four fifths of the float file, is stored as int8 with one scale per
 row and dequantized after the lookup, which keeps the app's memory down.
 Besides the pooled vector the graph gives the transformer's state per token (``token_states``,
@@ -431,8 +433,27 @@ def _int8_lookup_tables(path: Path, dest: Path, min_rows: int = 10_000) -> int:
             helper.make_node("Mul", [f"{out}_float", f"{out}_scale"], [out], name=f"{node.name}_dequantize"),
         ]):
             graph.node.insert(at + offset, new)
+    without_build_traces(model)
     onnx.save(model, str(dest))
     return len(done)
+
+
+def without_build_traces(model: Any) -> None:
+    """Drop what the exporter wrote about its own run: every graph's, node's and value's notes.
+
+    torch's exporter puts each node's Python stack trace in the file (absolute paths of this
+    checkout and its venv, with line numbers: 3 MB of 313), so an edit above ``Pipeline.forward``
+    or another install folder gave another file with the same numbers (a CI machine's second
+    export differed in no tensor). Without the notes the file holds only what is computed.
+    """
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        for item in [graph, *graph.node, *graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+            item.doc_string = ""
+            del item.metadata_props[:]
+        graphs.extend(sub for node in graph.node for attr in node.attribute
+                      for sub in [*([attr.g] if attr.HasField("g") else []), *attr.graphs])
 
 
 if __name__ == "__main__":

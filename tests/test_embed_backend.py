@@ -272,6 +272,47 @@ def test_a_lookup_table_two_gathers_share_is_stored_once(tmp_path: Path) -> None
     np.testing.assert_allclose(out, table[a] + table[b], atol=0.1)
 
 
+def _traced_model(trace: str) -> object:
+    """A small graph (one node with a subgraph) carrying an exporter's notes at every level."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    def noted(item: object, text: str) -> object:
+        helper.set_metadata_props(item, {"pkg.torch.onnx.stack_trace": text})
+        item.doc_string = text  # type: ignore[attr-defined]
+        return item
+
+    branch = noted(helper.make_graph([noted(helper.make_node("Identity", ["x"], ["y"], name="inner"), trace)],
+                                     "branch", [], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])]), trace)
+    graph = helper.make_graph(
+        [noted(helper.make_node("Mul", ["x", "w"], ["x2"], name="scale"), trace),
+         noted(helper.make_node("If", ["c"], ["out"], name="choose", then_branch=branch, else_branch=branch), trace)],
+        "g", [helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+        [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2])],
+        [noted(numpy_helper.from_array(np.array([1.5, -2.0], dtype=np.float32), "w"), trace),
+         numpy_helper.from_array(np.array([3.0, 4.0], dtype=np.float32), "x")],
+        value_info=[noted(helper.make_tensor_value_info("x2", TensorProto.FLOAT, [2]), trace)])
+    return helper.make_model(noted(graph, trace), opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_an_export_keeps_no_notes_of_the_run_that_built_it() -> None:
+    """Two builds whose stack traces differ (another folder, a moved line) give one file, numbers kept."""
+    from onnx import numpy_helper
+
+    from embeddings.onnx_export import without_build_traces
+
+    here, there = _traced_model('File "/home/a/rag/onnx_export.py", line 188'), _traced_model('File "/ci/x", line 190')
+    assert here.SerializeToString() != there.SerializeToString()  # type: ignore[attr-defined]
+    for model in (here, there):
+        without_build_traces(model)
+    data = here.SerializeToString()  # type: ignore[attr-defined]
+    assert data == there.SerializeToString()  # type: ignore[attr-defined]
+    assert b"line 18" not in data and b"stack_trace" not in data
+    graph = here.graph  # type: ignore[attr-defined]
+    assert [n.op_type for n in graph.node] == ["Mul", "If"]
+    assert [n.op_type for n in graph.node[1].attribute[0].g.node] == ["Identity"]
+    assert numpy_helper.to_array(graph.initializer[0]).tolist() == [1.5, -2.0]
+
+
 @pytest.mark.parametrize("full_range_passes", [True, False], ids=["vnni-like", "avx2-like"])
 def test_the_export_builds_seven_bit_weights_whatever_the_cpu(tmp_path: Path, full_range_passes: bool) -> None:
     """A CPU where full range passes (VNNI) and one where it saturates (AVX2) get the same export."""
@@ -498,10 +539,43 @@ def test_the_real_export_is_the_same_file_with_another_cpus_kernels(tmp_path: Pa
         return hashlib.sha256(path.read_bytes()).hexdigest()
 
     if digest(again) != digest(native):
-        import onnx
-        from onnx import numpy_helper
+        pytest.fail(f"the {other} kernels' export differs from this CPU's own: {_where_exports_differ(native, again)}")
 
-        tables = [{t.name: numpy_helper.to_array(t) for t in onnx.load(str(f)).graph.initializer}
-                  for f in (native, again)]
-        moved = sorted(n for n in tables[0] if n not in tables[1] or not np.array_equal(tables[0][n], tables[1][n]))
-        pytest.fail(f"the export with {other} kernels differs from this CPU's own in {len(moved)} tensors: {moved[:8]}")
+
+def _where_exports_differ(first: Path, second: Path) -> str:
+    """What two ONNX files differ in, for a failure message: tensors, nodes and the fields that moved."""
+    import onnx
+    from onnx import numpy_helper
+
+    models = [onnx.load(str(f)) for f in (first, second)]
+    tables = [{t.name: numpy_helper.to_array(t) for t in m.graph.initializer} for m in models]
+    moved = sorted(n for n in tables[0].keys() | tables[1].keys()
+                   if n not in tables[0] or n not in tables[1] or not np.array_equal(tables[0][n], tables[1][n]))
+    nodes = [(a.name, [f.name for f, _ in a.ListFields() if getattr(a, f.name) != getattr(b, f.name)])
+             for a, b in zip(models[0].graph.node, models[1].graph.node, strict=False) if a != b]
+    counts = [len(m.graph.node) for m in models]
+    return (f"{len(moved)} tensors {moved[:5]}, {len(nodes)} of {counts} nodes {nodes[:3]}, "
+            f"graph notes equal: {models[0].graph.metadata_props == models[1].graph.metadata_props}")
+
+
+@pytest.mark.real
+def test_the_real_export_names_no_folder_of_the_machine_that_built_it() -> None:
+    """torch's exporter wrote each node's stack trace (this checkout's and venv's paths, line numbers)
+    into the file: an edit to the export module or another install folder gave another file with the
+    same numbers, and a CI machine's second export differed from its first in no tensor."""
+    import sys
+
+    import embeddings
+    from rag.errors import RagError
+    from rag.models import resolve_embedder
+
+    settings = Settings.from_env()
+    try:
+        native = ensure_int8(resolve_embedder(settings), settings.models_dir / "onnx", settings.threads)
+    except RagError as exc:
+        pytest.skip(f"real embedder missing: {exc}")
+    data = native.read_bytes()
+    checkout = Path(embeddings.__file__).resolve().parent.parent
+    for folder in (checkout, Path(sys.prefix)):
+        assert str(folder).encode() not in data, f"{native} names {folder}"
+    assert b"onnx_export.py" not in data and b"stack_trace" not in data
