@@ -320,9 +320,11 @@ def _rope_in_float64(model: Any) -> Iterator[int]:
         emb = torch.cat((freqs, freqs), dim=-1)
         return (emb.cos() * scaling).to(x.dtype), (emb.sin() * scaling).to(x.dtype)
 
-    switched = [m for m in model.modules() if type(m).__name__.endswith("RotaryEmbedding")
-                and _default_rope_types(m) and all(isinstance(getattr(m, f"{p}inv_freq", None), torch.Tensor)
-                                                   for p in _default_rope_types(m))]
+    switched = []
+    for module in model.modules():
+        prefixes = _default_rope_types(module) if type(module).__name__.endswith("RotaryEmbedding") else []
+        if prefixes and all(isinstance(getattr(module, f"{p}inv_freq", None), torch.Tensor) for p in prefixes):
+            switched.append(module)
     for module in switched:
         module.forward = forward.__get__(module)
     try:
@@ -332,16 +334,24 @@ def _rope_in_float64(model: Any) -> Iterator[int]:
             del module.forward
 
 
-def _default_rope_types(module: Any) -> list[str]:
-    """The attribute prefixes (``""`` or ``"<layer type>_"``) of a module's RoPE tables, if all are plain RoPE."""
-    config: Any = getattr(module, "config", None)
-    params = getattr(config, "rope_parameters", None)
+def _rope_tables(module: Any) -> list[tuple[str, Any]]:
+    """A module's RoPE settings per table: (attribute prefix, ``""`` or ``"<layer type>_"``; its parameters).
+
+    transformers keeps one parameter dict, or one per layer type (Gemma 3: sliding and full attention).
+    """
+    params = getattr(getattr(module, "config", None), "rope_parameters", None)
     if not isinstance(params, dict):
         return []
     per_type = {"": params} if "rope_type" in params else params
-    if not all(isinstance(r, dict) and r.get("rope_type") == "default" for r in per_type.values()):
+    return [(f"{t}_" if t else "", rope) for t, rope in per_type.items()]
+
+
+def _default_rope_types(module: Any) -> list[str]:
+    """The attribute prefixes of a module's RoPE tables, if all are plain RoPE."""
+    tables = _rope_tables(module)
+    if not all(isinstance(r, dict) and r.get("rope_type") == "default" for _, r in tables):
         return []
-    return [f"{t}_" if t else "" for t in per_type]
+    return [prefix for prefix, _ in tables]
 
 
 def _exact_rope_frequencies(model: Any) -> int:
@@ -356,18 +366,13 @@ def _exact_rope_frequencies(model: Any) -> int:
 
     replaced = 0
     for module in model.modules():
-        config: Any = getattr(module, "config", None)
-        params = getattr(config, "rope_parameters", None)
-        if not isinstance(params, dict):
-            continue
-        dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        per_type = {"": params} if "rope_type" in params else params
-        for layer_type, rope in per_type.items():
+        for prefix, rope in _rope_tables(module):
             if not isinstance(rope, dict) or rope.get("rope_type") != "default" or "rope_theta" not in rope:
                 continue
+            config: Any = module.config
+            dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
             base = float(rope["rope_theta"])
             exact = torch.tensor([1.0 / base ** (i / dim) for i in range(0, dim, 2)], dtype=torch.float64).float()
-            prefix = f"{layer_type}_" if layer_type else ""
             for name in (f"{prefix}inv_freq", f"{prefix}original_inv_freq"):
                 buffer = getattr(module, name, None)
                 if isinstance(buffer, torch.Tensor) and buffer.shape == exact.shape \
