@@ -54,6 +54,20 @@ def test_invented_number_fails_correctness() -> None:
     assert not metrics.is_correct("The articles don't say.", True, facts, corpus)
 
 
+def test_a_date_is_one_fact_however_it_is_written() -> None:
+    """XQuAD's gold "8 February 2007" (and the passage's "8. Februar 2007") against an American English answer."""
+    for answer in ("on February 8, 2007 [1].", "am 8. Februar 2007", "on 8th February 2007"):
+        assert metrics.fact_present(answer, ["8 February 2007"]), answer
+        assert metrics.fact_present(answer, ["8. Februar 2007"]), answer
+    assert metrics.fact_present("in February 2007", ["Februar 2007"])
+    assert metrics.fact_present("on March 3", ["3. März"])
+    assert not metrics.fact_present("on February 18, 2007", ["8 February 2007"])
+    assert not metrics.fact_present("on February 8, 2008", ["8 February 2007"])
+    assert not metrics.fact_present("on March 8, 2007", ["8 February 2007"])
+    assert metrics.fact_present("7,000,000 square kilometres", ["7.000.000 square kilometers"])
+    assert metrics.token_f1("February 8, 2007", "8 February 2007") == 1.0
+
+
 def test_numbers_are_normalised_and_markers_are_not_numbers() -> None:
     assert metrics.fact_present("Er erhielt 80,1 Prozent.", ["80.1"])
     assert metrics.fact_present("200,000 people", ["200.000"])

@@ -9,13 +9,13 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from rag.language import foreign_spans
-from rag.textnorm import fold, normalize_number, numbers
+from rag.textnorm import fold, normalize_dates, normalize_number, numbers
 
 DEFINITIONS = {
     "answer_correctness": "answerable items only: every gold fact (synthesis items: at least one; any accepted "
-                          "variant) appears in the answer, numbers "
-                          "normalised (80,1 = 80.1), and the answer states no number that stands nowhere in the corpus "
-                          "or the question; a refusal is incorrect",
+                          "variant) appears in the answer, numbers and dates normalised (80,1 = 80.1; February "
+                          "8, 2007 = 8. Februar 2007), and the answer states no number that stands nowhere in "
+                          "the corpus or the question; a refusal is incorrect",
     "completeness": "synthesis items: share of gold facts the answer covers",
     "refusal_accuracy": "all items: refuses when the articles don't answer, answers when they do",
     "citation_precision": "share of citations whose passage alone supports the answer sentence citing it (judge below)",
@@ -40,7 +40,8 @@ DEFINITIONS = {
     "untranslated": ("answered English-question items only: share of answers that leave a run of German words "
                       "(rag.language.foreign_spans: \"Zentrum für bemannte Raumfahrt\"), which an English reader "
                       "cannot check against the question"),
-    "exact_match": "XQuAD: a gold answer string (German or English) is contained in the answer",
+    "exact_match": ("XQuAD: a gold answer string (German or English) is contained in the answer, numbers and "
+                    "dates written one way as above"),
     "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",
 }
 
@@ -49,6 +50,7 @@ CITATION_MARK = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def _norm(text: str) -> str:
+    text = normalize_dates(text)
     text = re.sub(r"\d+(?:[.,\u202f\u00a0 ]\d{3})+(?!\d)|\d+[.,]\d+", lambda m: normalize_number(m.group()), text)
     return fold(text)
 
