@@ -25,8 +25,8 @@ float32 another CPU's kernels can flip one, and a CI machine's AVX2 export diffe
 tables are recomputed from float64,
 and the export runs in a child Python with a fixed hash seed (``_export_in_child``); the exporter's
 notes about its own run (stack traces naming the checkout's folders) are dropped
-(``without_build_traces``, session 32: same numbers, so version 5 and the indexes stay): every
-machine builds the same file (tested by exporting again with another CPU's kernels).
+(``without_build_traces``, export version 6 with version 5's vectors): every machine builds the
+same file (tested by exporting again with another CPU's kernels).
 The token-embedding table, four fifths of the float file, is stored as int8 with one scale per
 row and dequantized after the lookup, which keeps the app's memory down.
 Besides the pooled vector the graph gives the transformer's state per token (``token_states``,
@@ -51,7 +51,12 @@ from typing import Any
 
 import numpy as np
 
-EXPORT_VERSION = "5"
+EXPORT_VERSION = "6"
+"""The file's version, in its cache folder's name: a machine re-exports when the bytes it would write change."""
+VECTORS_VERSION = "5"
+"""The version of the vectors the file gives, in the embedder's model id: indexes and the embedding
+cache stay while it does. Export version 6 changed the file's bytes (the exporter's notes dropped)
+and not one number in it, so a user's archive is not embedded again."""
 REDUCE_RANGE = True
 MODEL_FILE = "model.onnx"
 TOKEN_STATES = "token_states"
@@ -224,8 +229,8 @@ def _export(source: Path, out: Path, threads: int) -> dict[str, object]:
     tables: list[int] = []
     reduce_range, cosines = quantize_checked(build, source)
     shutil.rmtree(float_dir)
-    return {"source": str(source.resolve()), "export_version": EXPORT_VERSION, "torch": torch.__version__,
-            "exact_rope_tables": rope_tables,
+    return {"source": str(source.resolve()), "export_version": EXPORT_VERSION, "vectors_version": VECTORS_VERSION,
+            "torch": torch.__version__, "exact_rope_tables": rope_tables,
             "onnxruntime": onnxruntime.__version__, "reduce_range": reduce_range,
             "smoothed_layers": smoothed, "int8_tables": tables[-1],
             "model_bytes": (out / MODEL_FILE).stat().st_size,

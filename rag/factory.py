@@ -29,7 +29,7 @@ def build_embedder(settings: Settings) -> Embedder:
         return SentenceTransformerEmbedder(resolve_embedder(settings), settings.threads, settings.embed_batch)
     if settings.embed_backend == "onnx-int8":
         from embeddings.onnx_embedder import SOLO_RUNS, InPassageEmbedder, OnnxEmbedder
-        from embeddings.onnx_export import EXPORT_VERSION, ExportError, ensure_int8
+        from embeddings.onnx_export import VECTORS_VERSION, ExportError, ensure_int8
 
         source = resolve_embedder(settings)
         cache = settings.models_dir / "onnx"
@@ -43,7 +43,7 @@ def build_embedder(settings: Settings) -> Embedder:
         kind = {"alone": OnnxEmbedder, "in-passage": InPassageEmbedder}.get(settings.sentence_vectors)
         if kind is None:
             raise InputError(f"sentence_vectors {settings.sentence_vectors!r} is not 'alone' or 'in-passage'")
-        return kind(source, locate, f"st:{source.name}+onnx-int8-v{EXPORT_VERSION}{SOLO_RUNS}", settings.threads)
+        return kind(source, locate, f"st:{source.name}+onnx-int8-v{VECTORS_VERSION}{SOLO_RUNS}", settings.threads)
     raise InputError(f"embed_backend {settings.embed_backend!r} is not one of {', '.join(EMBED_BACKENDS)}")
 
 

@@ -12,9 +12,9 @@ from embeddings import onnx_embedder
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.onnx_embedder import OnnxEmbedder, read_prompts
 from embeddings.onnx_export import (
-    EXPORT_VERSION,
     META_FILE,
     MODEL_FILE,
+    VECTORS_VERSION,
     ExportError,
     _exact_rope_frequencies,
     _smooth_down_projections,
@@ -52,7 +52,7 @@ def test_backends_have_different_model_ids_and_nothing_is_exported_up_front(sett
     onnx_emb = build_embedder(settings.with_overrides(embedder_path=model_dir, embed_backend="onnx-int8"))
     assert isinstance(torch_emb, SentenceTransformerEmbedder) and isinstance(onnx_emb, OnnxEmbedder)
     assert torch_emb.model_id == "st:tiny-embedder"
-    assert onnx_emb.model_id == f"st:tiny-embedder+onnx-int8-v{EXPORT_VERSION}+solo", "int8 must not mix with float"
+    assert onnx_emb.model_id == f"st:tiny-embedder+onnx-int8-v{VECTORS_VERSION}+solo", "int8 must not mix with float"
     assert not (settings.models_dir / "onnx").exists()
 
 
@@ -71,6 +71,18 @@ def test_export_folder_is_keyed_by_model_path_and_weights(tmp_path: Path, model_
     assert first.name.startswith("tiny-embedder-int8-")
     (model_dir / "model.safetensors").write_bytes(b"0" * 65)
     assert export_dir(tmp_path / "onnx", model_dir) != first
+
+
+def test_a_new_export_version_is_exported_again_and_keeps_the_vectors_id(tmp_path: Path, model_dir: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine that kept an older file (a CI machine's cache did) builds the new one; its indexes stay."""
+    from embeddings import onnx_export
+
+    settings = Settings(home=tmp_path / "home", index_dir=tmp_path / "index", embedder_path=model_dir)
+    before = (export_dir(tmp_path / "onnx", model_dir), build_embedder(settings).model_id)
+    monkeypatch.setattr(onnx_export, "EXPORT_VERSION", "next")
+    assert export_dir(tmp_path / "onnx", model_dir) != before[0]
+    assert build_embedder(settings).model_id == before[1]
 
 
 def test_finished_export_is_reused_without_exporting(tmp_path: Path, model_dir: Path) -> None:
