@@ -125,7 +125,26 @@ def ensure_int8(source: Path, cache: Path, threads: int = 2) -> Path:
             os.replace(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        _drop_older_exports(source, dest)
     return dest / MODEL_FILE
+
+
+def _drop_older_exports(source: Path, dest: Path) -> list[Path]:
+    """Remove this model's exports other than ``dest`` (an older version, older weights); returns them.
+
+    Each is a 310 MB file nothing reads once a new one is in place (version 6 left a v5 folder).
+    Only finished folders whose metadata names the same source are touched.
+    """
+    removed = []
+    for folder in dest.parent.glob(f"{source.name}-int8-*"):
+        try:
+            meta = json.loads((folder / META_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if folder != dest and isinstance(meta, dict) and meta.get("source") == str(source.resolve()):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def _export_in_child(source: Path, out: Path, threads: int) -> dict[str, object]:

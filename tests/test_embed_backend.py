@@ -94,6 +94,34 @@ def test_finished_export_is_reused_without_exporting(tmp_path: Path, model_dir: 
     assert ensure_int8(model_dir, cache) == dest / MODEL_FILE
 
 
+def test_a_new_export_removes_the_models_older_ones_only(tmp_path: Path, model_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export version bump must not leave the last version's 310 MB file behind; other models' stay."""
+    import embeddings.onnx_export as onnx_export
+
+    cache = tmp_path / "onnx"
+    folders = {name: cache / f"{model_dir.name}-int8-{name}" for name in ("v5", "v4", "unfinished")}
+    for name, folder in folders.items():
+        folder.mkdir(parents=True)
+        (folder / MODEL_FILE).write_bytes(b"old")
+        if name != "unfinished":
+            (folder / META_FILE).write_text(json.dumps({"source": str(model_dir.resolve()), "model_bytes": 3}))
+    other = cache / f"{model_dir.name}-int8-elsewhere"
+    other.mkdir()
+    (other / META_FILE).write_text(json.dumps({"source": "/another/copy/tiny-embedder", "model_bytes": 3}))
+
+    def export(source: Path, out: Path, threads: int) -> dict[str, object]:
+        (out / MODEL_FILE).write_bytes(b"new")
+        return {"source": str(source.resolve()), "model_bytes": 3}
+
+    monkeypatch.setattr(onnx_export, "_export_in_child", export)
+    made = ensure_int8(model_dir, cache)
+    assert made.read_bytes() == b"new"
+    assert not folders["v5"].exists() and not folders["v4"].exists()
+    assert folders["unfinished"].exists() and other.exists(), "only finished exports of this source go"
+    assert ensure_int8(model_dir, cache) == made
+
+
 class _ExportAttempted(Exception):
     pass
 
