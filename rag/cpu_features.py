@@ -5,8 +5,8 @@ and pip keeps the wheel in its cache under the package's name and version, not t
 built on the Intel Xeon of sessions 29-33 (AVX-512, VNNI) and reused from a shared pip cache on a CPU
 without AVX-512 stops the first matrix product with SIGILL; CI runs "on whatever x86 CPU the
 machine has". ``scripts/setup.sh`` runs ``python -m rag.cpu_features`` and, when it fails, builds
-the wheel again for this CPU into a folder named by its flags (``--key``), where the next set-up on
-such a CPU finds it.
+the wheel again for this CPU into a folder named by the version and its instruction sets
+(``--wheels``), where the next set-up on such a CPU finds it.
 
 llama.cpp's system info names the instruction sets its CPU code was compiled with (``AVX512 = 1``:
 the compile-time macros, not what the running CPU has), so the check reads the library's own
@@ -57,6 +57,18 @@ def key(cpuinfo: str) -> str:
     return hashlib.sha256(" ".join(relevant).encode()).hexdigest()[:12]
 
 
+def requirement() -> str:
+    """The installed llama-cpp-python as a pip requirement: the version to build again."""
+    from importlib.metadata import version
+
+    return f"llama-cpp-python=={version('llama-cpp-python')}"
+
+
+def wheel_dir(home: Path, cpuinfo: str) -> Path:
+    """Where set-up keeps a wheel built for this CPU: one folder per version, so a new pin never finds an old build."""
+    return home / "wheels" / f"{requirement().replace('==', '-')}-{key(cpuinfo)}"
+
+
 def installed_system_info() -> str:
     """The installed llama.cpp's own report (loading the library runs no kernel)."""
     import llama_cpp
@@ -67,8 +79,13 @@ def installed_system_info() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     cpuinfo = Path(args[args.index("--cpuinfo") + 1] if "--cpuinfo" in args else "/proc/cpuinfo").read_text()
-    if "--key" in args:
-        print(key(cpuinfo))
+    if "--requirement" in args:
+        print(requirement())
+        return 0
+    if "--wheels" in args:
+        from rag.settings import Settings
+
+        print(wheel_dir(Settings.from_env().home, cpuinfo))
         return 0
     info = installed_system_info()
     lacking = missing(info, cpuinfo)

@@ -18,13 +18,13 @@ if ! pip install -q -e ".[ui,serve,dev,postgres]"; then
   exit 1
 fi
 # A wheel from pip's cache may have been compiled (-march=native) on another CPU: build one for this CPU,
-# kept in a folder named by its instruction sets, and install it instead.
+# kept in a folder named by its version and instruction sets, and install it instead.
 if ! python -m rag.cpu_features; then
-  wheels="${RAG_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/rag}/wheels/llama-$(python -m rag.cpu_features --key)"
+  wheels=$(python -m rag.cpu_features --wheels)
   if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
     echo "building llama-cpp-python for this CPU (about 20 minutes on 2 cores)" >&2
-    llama_version=$(python -c "import importlib.metadata as m; print(m.version('llama-cpp-python'))")
-    pip wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python -w "$wheels" "llama-cpp-python==$llama_version"
+    pip wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python -w "$wheels" \
+      "$(python -m rag.cpu_features --requirement)"
   fi
   pip install -q --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
   python -m rag.cpu_features

@@ -12,6 +12,7 @@ import pytest
 from fakes import FakeEmbedder, ScriptedGenerator
 
 import rag.factory
+from rag.cpu_features import cpu_flags
 from rag.factory import build_assistant
 from rag.ingest import Ingestor
 from rag.pipeline import Assistant
@@ -34,7 +35,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Name the CPU below the failures: CI shows a run's tail, and two CPUs' kernels once built two embedders."""
     info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    flags = cpu_flags(info)
     wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
     terminalreporter.write_line(f"cpu: {model}, {os.cpu_count()} cores, {' '.join(wanted) or 'no AVX2'}")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag import cpu_features
-from rag.cpu_features import built_for, cpu_flags, key, missing
+from rag.cpu_features import built_for, cpu_flags, key, missing, wheel_dir
 
 XEON_INFO = ("CPU : SSE3 = 1 | SSSE3 = 1 | AVX = 1 | AVX_VNNI = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | BMI2 = 1 | "
              "AVX512 = 1 | AVX512_VBMI = 1 | AVX512_VNNI = 1 | AVX512_BF16 = 1 | LLAMAFILE = 1 | OPENMP = 1 | "
@@ -48,6 +48,18 @@ def test_the_wheel_folder_is_named_by_the_instruction_sets_alone():
     assert key(reordered) == key(XEON)
     assert key(ZEN3) != key(XEON)
     assert len(key(XEON)) == 12
+
+
+def test_a_rebuilt_wheel_is_kept_per_version_and_cpu_under_the_home(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]):
+    from importlib.metadata import version
+
+    folder = wheel_dir(tmp_path, XEON)
+    assert folder.parent == tmp_path / "wheels"
+    assert folder.name == f"llama-cpp-python-{version('llama-cpp-python')}-{key(XEON)}"
+    assert wheel_dir(tmp_path, ZEN3) != folder
+    assert cpu_features.main(["--requirement"]) == 0
+    assert capsys.readouterr().out.strip() == f"llama-cpp-python=={version('llama-cpp-python')}"
 
 
 def test_the_check_fails_in_one_line_naming_what_the_cpu_lacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
