@@ -62,6 +62,24 @@ def normalize_dates(text: str) -> str:
     return _BRITISH_TRE.sub(r"ter\1", text)
 
 
+_MONTH_NUMBER = {name: MONTH_NAMES["en"].index(en) + 1 for name, en in _MONTH_EN.items()}
+_NUMERIC_DATE = re.compile(r"(?<![\d.,])(\d{1,2})\.(\d{1,2})\.(?:\s?\d{4}\b|(?!\d))")
+
+
+def dates(text: str) -> set[tuple[int, int]]:
+    """The calendar days a text names, as (day, month): "November 13", "13. November", "13.11.2015".
+
+    A date is one fact. Taken apart into numbers, "released on November 13" added nothing to a question
+    about "CyanogenMod 13" (GNAD dev g062, unanswerable: the 13 came from the question, and a wrong
+    answer passed), so the answer checks compare whole dates (``rag.checks.dates_in_quote``).
+    """
+    named = _MONTH_WORD.sub(lambda m: _MONTH_EN[m.group(1)], text)
+    found = {(int(m.group(2)), _MONTH_NUMBER[m.group(1)]) for m in _MONTH_DAY.finditer(named)}
+    found |= {(int(m.group(1)), _MONTH_NUMBER[m.group(2)]) for m in _DAY_MONTH.finditer(named)}
+    found |= {(int(m.group(1)), int(m.group(2))) for m in _NUMERIC_DATE.finditer(text)}
+    return {(day, month) for day, month in found if 1 <= day <= 31 and 1 <= month <= 12}
+
+
 _SPLIT_GROUP = re.compile(r"(?<![\d.,])(\d{1,3}), (\d{3})(?!\d|[.,]\d)")
 
 

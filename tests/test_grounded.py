@@ -533,3 +533,21 @@ def test_sentences_after_the_shown_ones_are_not_read() -> None:
     seen.clear()
     out, _ = checker.check(drafts, ev, checker.context("What share?", "en", ev))
     assert len(out) == 4 and len(seen) == 3, "without keep every grounded sentence is read"
+
+
+def test_a_date_whose_day_the_question_states_as_another_number_must_stand_in_the_quote_as_that_date() -> None:
+    """GNAD dev g062: the 13 of "CyanogenMod 13" let "released on November 13" pass a quote saying "Ende November"."""
+    question = "On what date was the first stable version of CyanogenMod 13 released?"
+    vague = passage(1, "CyanogenMod 13 basiert auf Android 6.0 Marshmallow.",
+                    "Es wurde Ende November angekündigt und kommt auf immer mehr Geräte.")
+    claim = "The first stable version of CyanogenMod 13 was released on November 13."
+    g, answers, ctx = grounded(GroundedChecker(), claim, (1,), evidence(vague), question)
+    assert g.evidence is None and not answers and ctx.costs["dates_in_quote_calls"] >= 1
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague), question, off=frozenset({"dates_in_quote"}))
+    assert g.evidence is not None, "without the check the numbers rule alone passes it"
+    dated = passage(2, "CyanogenMod 13 basiert auf Android 6.0 Marshmallow.",
+                    "Die erste stabile Version erschien am 13.11.2015.")
+    g, _, _ = grounded(GroundedChecker(), claim, (2,), evidence(vague, dated), question)
+    assert g.quote == dated.sentences[1], "the sentence with the date is the quote"
+    g, _, _ = grounded(GroundedChecker(), "CyanogenMod 13 was released in November.", (1,), evidence(vague), question)
+    assert g.evidence is not None, "a month alone is no date the question's 13 could stand for"

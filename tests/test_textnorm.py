@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.textnorm import fold, normalize_number, numbers, stated_numbers, stem, tokens
+from rag.textnorm import dates, fold, normalize_number, numbers, stated_numbers, stem, tokens
 
 
 def test_decimal_comma_and_point_agree() -> None:
@@ -89,3 +89,16 @@ def test_stated_numbers_leave_articles_compounds_and_word_parts_alone() -> None:
     assert stated_numbers("fünfundzwanzig") == set(), "a German compound is not read as its last part"
     assert stated_numbers("Ottensen, Achtung, zweimal") == set(), "only whole words"
     assert numbers("Two people") == set(), "the scorer's numbers stay digits only"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("released on November 13.", {(13, 11)}),
+    ("am 13. November 2015", {(13, 11)}),
+    ("am 13.11.2015 mit 3.5 Prozent", {(13, 11)}),
+    ("On 9 August 2020 and August 10, 2020", {(9, 8), (10, 8)}),
+    ("Am 1. Jänner", {(1, 1)}),
+    ("it may 5 times be so; 80,1 Prozent; Version 6.0", set()),
+    ("Ende November, am 32. Mai", set()),
+])
+def test_dates_are_read_as_day_and_month_in_any_spelling(text: str, expected: set[tuple[int, int]]) -> None:
+    assert dates(text) == expected

@@ -136,6 +136,7 @@ def load() -> None:
         answer_judge,
         calendar_words,
         capitals_in_quote,
+        dates_in_quote,
         fact_kind,
         focused_read,
         foreign_words,
@@ -144,5 +145,5 @@ def load() -> None:
         numbers_in_quote,
     )
 
-    del (adds_to_question, answer_judge, calendar_words, capitals_in_quote, fact_kind, focused_read, foreign_words,
-         lead_in, number_words, numbers_in_quote)
+    del (adds_to_question, answer_judge, calendar_words, capitals_in_quote, dates_in_quote, fact_kind, focused_read,
+         foreign_words, lead_in, number_words, numbers_in_quote)
