@@ -541,13 +541,17 @@ def test_a_date_whose_day_the_question_states_as_another_number_must_stand_in_th
     vague = passage(1, "CyanogenMod 13 basiert auf Android 6.0 Marshmallow.",
                     "Es wurde Ende November angekündigt und kommt auf immer mehr Geräte.")
     claim = "The first stable version of CyanogenMod 13 was released on November 13."
-    g, answers, ctx = grounded(GroundedChecker(), claim, (1,), evidence(vague), question)
+    on = GroundedChecker(checks="+dates_in_quote")
+    g, answers, ctx = grounded(on, claim, (1,), evidence(vague), question)
     assert g.evidence is None and not answers and ctx.costs["dates_in_quote_calls"] >= 1
-    g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague), question, off=frozenset({"dates_in_quote"}))
-    assert g.evidence is not None, "without the check the numbers rule alone passes it"
+    g, _, _ = grounded(GroundedChecker(), claim, (1,), evidence(vague), question)
+    assert g.evidence is not None, "off by default: the numbers rule alone passes it"
     dated = passage(2, "CyanogenMod 13 basiert auf Android 6.0 Marshmallow.",
                     "Die erste stabile Version erschien am 13.11.2015.")
-    g, _, _ = grounded(GroundedChecker(), claim, (2,), evidence(vague, dated), question)
+    g, _, _ = grounded(on, claim, (2,), evidence(vague, dated), question)
     assert g.quote == dated.sentences[1], "the sentence with the date is the quote"
-    g, _, _ = grounded(GroundedChecker(), "CyanogenMod 13 was released in November.", (1,), evidence(vague), question)
+    g, _, _ = grounded(on, "CyanogenMod 13 was released in November.", (1,), evidence(vague), question)
     assert g.evidence is not None, "a month alone is no date the question's 13 could stand for"
+    date, vote = "Die Wahl fand am 9. August statt.", "Er erhielt 80,1 Prozent."
+    g, _, _ = grounded(on, "On August 9 he got 80.1 percent.", (1,), evidence(passage(3, date), passage(4, vote)), "q?")
+    assert g.grounded_by == 2, "a date with a new day is the numbers rule's, and two quotes may share it out"
