@@ -1,3 +1,4 @@
+# Run as: speed.py MODEL.onnx [--with-current]   (per-token rewrite: /tmp/s34/pt/model.onnx --with-current; MatMulNBits: the file quant.py wrote)
 import time, glob, random, sys, json
 import numpy as np
 from pathlib import Path
@@ -7,7 +8,7 @@ from embeddings.onnx_embedder import OnnxEmbedder, _unit
 from rag.chunk import split_sentences
 src = Path("/root/.cache/rag/models/embeddinggemma-300m")
 cur = Path("/root/.cache/rag/models/onnx/embeddinggemma-300m-int8-69b205d4ce83/model.onnx")
-new = Path("/tmp/s34/pt/model.onnx")
+new = Path(sys.argv[1])
 sents = json.load(open("/tmp/s34/pt/sents.json"))
 files = sorted(glob.glob("/work/shared/gnad/articles/*")); random.Random(2).shuffle(files)
 passages = []
@@ -45,7 +46,7 @@ def batched(E, texts, maxb=32, pad=False):
         for idxs, o in part:
             for i, v in zip(idxs, o): out[i] = _unit(np.asarray(v, np.float32))
     return out, len(jobs)
-for name, path in [("cur", cur), ("new", new)]:
+for name, path in ([("cur", cur)] if len(sys.argv) > 2 else []) + [("new", new)]:
     E = OnnxEmbedder(src, lambda p=path: p, name, 2)
     E.embed_documents(sents[:4])
     for label, texts in [("sentences", sents), ("passages", passages)]:
@@ -57,3 +58,7 @@ for name, path in [("cur", cur), ("new", new)]:
                 c = (vb * solo).sum(1)
                 msg += f" | pad={pad} maxb={maxb}: {tb:.1f}s ({len(texts)/tb:.1f}/s, {nj} runs) min cos to solo {c.min():.7f}"
         print(msg, flush=True)
+fl = np.load("/tmp/s34/pt/sents_float.npy")
+E = OnnxEmbedder(src, lambda: new, "x", 2)
+v = E.embed_documents(sents)
+c = (v * fl).sum(1); print("cos to float mean %.4f min %.4f" % (c.mean(), c.min()))
