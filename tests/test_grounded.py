@@ -555,3 +555,41 @@ def test_a_date_whose_day_the_question_states_as_another_number_must_stand_in_th
     date, vote = "Die Wahl fand am 9. August statt.", "Er erhielt 80,1 Prozent."
     g, _, _ = grounded(on, "On August 9 he got 80.1 percent.", (1,), evidence(passage(3, date), passage(4, vote)), "q?")
     assert g.grounded_by == 2, "a date with a new day is the numbers rule's, and two quotes may share it out"
+
+
+def test_a_widened_read_sees_the_whole_passage_only_where_the_quote_alone_gives_no_answer() -> None:
+    context = "Eine Woche vor der Wahl liegen im APA/OGM-Vertrauensindex drei Kandidaten im Plus."
+    middle = "Dahinter folgen zwei Kandidaten mit knappem Minus."
+    quote = "Baumeister Richard Lugner liegt mit minus 45 Punkten klar an letzter Stelle."
+    ev = evidence(passage(1, context, middle, quote))
+    question = "What score did Richard Lugner get in the APA/OGM trust index a week before the election?"
+    claim = "Richard Lugner got -45 points."
+    seen: list[str] = []
+
+    def read(q: str, source: str, lang: str) -> str:
+        seen.append(source)
+        return "Lugner got minus 45 points." if "APA/OGM" in source else "I don't know."
+
+    narrow, _, _ = grounded(GroundedChecker(read=read), claim, (1,), ev, question)
+    assert narrow.evidence is None and narrow.reason == "focused_read said no"
+    assert seen and all("APA/OGM" not in s for s in seen), "by default only the quote after the sentence before it"
+    seen.clear()
+    wide, _, _ = grounded(GroundedChecker(read=read, widen=True), claim, (1,), ev, question)
+    assert wide.quote is not None and wide.quote.text == quote, "the quote stays the sentence that states it"
+    assert any(context in s and quote in s for s in seen)
+    seen.clear()
+
+    def wrong(q: str, source: str, lang: str) -> str:
+        seen.append(source)
+        return "Lugner got minus 12 points." if "APA/OGM" in source else "I don't know."
+
+    assert grounded(GroundedChecker(read=wrong, widen=True), claim, (1,), ev, question)[0].evidence is None, \
+        "a widened reply that disagrees refuses"
+
+    def other(q: str, source: str, lang: str) -> str:
+        seen.append(source)
+        return "Lugner was second."
+
+    seen.clear()
+    assert grounded(GroundedChecker(read=other, widen=True), claim, (1,), ev, question)[0].evidence is None
+    assert all("APA/OGM" not in s for s in seen), "a read that answers otherwise is not widened"
