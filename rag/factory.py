@@ -90,7 +90,6 @@ def build_assistant(settings: Settings, embedder: Embedder | None = None,
     read = FocusedReader(generator) if settings.llm_judge else None
     checker = GroundedChecker(retriever=retriever, judge=judge, read=read, checks=settings.checks,
                               corroborate=settings.corroborate, tries=settings.quote_tries,
-                              widen=settings.focused_widen,
                               translate=PhraseTranslator(generator))
     answerer = GroundedAnswerer(retriever=retriever, generator=generator, checker=checker, top_k=settings.passages,
                                 max_tokens=settings.max_tokens, temperature=settings.temperature,

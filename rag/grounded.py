@@ -80,13 +80,12 @@ class GroundedChecker:
 
     def __init__(self, *, retriever: Retriever | None = None, judge: Callable[[str, str, str], bool] | None = None,
                  translate: Callable[[str], str] | None = None, read: Callable[[str, str, str], str] | None = None,
-                 checks: str = "", tries: int = 3, corroborate: int = 1, widen: bool = False) -> None:
+                 checks: str = "", tries: int = 3, corroborate: int = 1) -> None:
         if tries < 1:
             raise ValueError(f"quote tries must be at least 1, got {tries}")
         self.retriever = retriever
         self.corroborate = corroborate
         self.tries = tries
-        self.widen = widen
         self.judge = judge
         self.translate = translate
         self.read = read
@@ -95,7 +94,7 @@ class GroundedChecker:
 
     def context(self, question: str, lang: str, evidence: Sequence[Evidence]) -> Context:
         return Context(question, lang, evidence, self.judge, self._rank if self.retriever else None,
-                       translate=self.translate, read=self.read, widen=self.widen)
+                       translate=self.translate, read=self.read)
 
     def check(self, drafts: Sequence[DraftSentence], evidence: Sequence[Evidence], ctx: Context,
               off: frozenset[str] = frozenset(), corroborate: bool = True, keep: int | None = None

@@ -207,16 +207,12 @@ class Assistant:
         return ((final, other) if final.verified else (other, final)) + (ablated,)
 
     def _ablation(self, name: str) -> tuple[GroundedAnswerer, frozenset[str]]:
-        """A check's name leaves that check out; ``tries=N`` reads N candidate quotes per sentence instead,
-        ``widen=1`` (or 0) reads a quote's whole passage where its focused read does not know."""
+        """A check's name leaves that check out; ``tries=N`` reads N candidate quotes per sentence instead."""
         key, _, value = name.partition("=")
-        if key not in ("tries", "widen"):
+        if key != "tries":
             return self.answerer, frozenset({name})
         checker = copy.copy(self.answerer.checker)
-        if key == "tries":
-            checker.tries = int(value)
-        else:
-            checker.widen = value == "1"
+        checker.tries = int(value)
         answerer = copy.copy(self.answerer)
         answerer.checker = checker
         return answerer, frozenset()

@@ -50,9 +50,6 @@ class Settings:
     from the same drafts (session 27), 3 gave the figures of 4 on seeds-tune, seeds-gate, GNAD dev and
     the XQuAD sample, each fourth read being one more for a sentence that was then dropped; 2 lost a
     right answer on seeds-gate and on GNAD, 1 lost 1-3 per set."""
-    focused_widen: bool = False
-    """When the focused read of a quote says it does not know, read the quote's whole passage and let
-    that reply agree with the sentence instead (``rag.checks.focused_read``)."""
     verify: bool = True
     llm_judge: bool = True
     rewrite: bool = True
@@ -123,7 +120,7 @@ _PATHS = {"home", "index_dir", "llm_path", "embedder_path"}
 _INTS = {"threads", "passages", "max_tokens", "n_ctx", "chunk_chars", "embed_batch", "max_sentences", "corroborate",
          "quote_tries"}
 _FLOATS = {"judge_threshold", "temperature", "refuse_below", "ui_timeout_s"}
-_BOOLS = {"verify", "llm_judge", "rewrite", "llm_mmap", "focused_widen"}
+_BOOLS = {"verify", "llm_judge", "rewrite", "llm_mmap"}
 
 
 def _convert(name: str, raw: str) -> object:

@@ -382,8 +382,7 @@ def test_ablate_takes_every_active_check_or_those_it_names() -> None:
     assert _ablations(argparse.Namespace(ablate=None), "checked", Settings()) == []
     assert _ablations(argparse.Namespace(ablate="all"), "plain", Settings()) == [], "a baseline has no checks"
     assert _ablations(argparse.Namespace(ablate="tries=2,fact_kind"), "checked", Settings()) == ["tries=2", "fact_kind"]
-    assert _ablations(argparse.Namespace(ablate="widen=1"), "checked", Settings()) == ["widen=1"]
-    for bad in ("tries=0", "tries=two", "widen=2"):
+    for bad in ("tries=0", "tries=two"):
         with pytest.raises(InputError, match=f"--ablate names '{bad}', which is neither an active check nor tries=N"):
             _ablations(argparse.Namespace(ablate=bad), "checked", Settings())
     with pytest.raises(InputError, match="--ablate names 'foreign_words', which is neither an active check"):
@@ -413,9 +412,6 @@ def test_tries_ablation_reassembles_with_fewer_quote_reads_and_leaves_the_produc
     assert varied.checker.read is assistant.answerer.checker.read, "the reads are shared, so memoised"
     same, off = assistant._ablation("fact_kind")
     assert same is assistant.answerer and off == frozenset({"fact_kind"})
-    wide, off = assistant._ablation("widen=1")
-    assert wide.checker.widen and not assistant.answerer.checker.widen and off == frozenset()
-    assert wide.checker.context("Q?", "en", []).widen, "the variant's checks see the widened read"
 
 
 def test_a_question_refused_below_the_floor_keeps_its_refusal_in_every_ablation(make_assistant: object) -> None:

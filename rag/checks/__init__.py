@@ -76,8 +76,6 @@ class Context:
     translate: Callable[[str], str] | None = None
     read: Callable[[str, str, str], str] | None = None
     """``(question, source, lang) -> reply``: the model asked the question over one quote alone."""
-    widen: bool = False
-    """When the read of a quote says it does not know, read the quote's whole passage (``RAG_FOCUSED_WIDEN``)."""
     costs: dict[str, float] = field(default_factory=dict)
 
 

@@ -431,9 +431,9 @@ def _ablations(args: argparse.Namespace, design: str, settings: Settings) -> lis
     if spec == "all":
         return active
     named = [n.strip() for n in str(spec).split(",") if n.strip()]
-    unknown = [n for n in named if n not in active and not re.fullmatch(r"tries=[1-9]\d*|widen=[01]", n)]
+    unknown = [n for n in named if n not in active and not re.fullmatch(r"tries=[1-9]\d*", n)]
     if unknown:
-        raise InputError(f"--ablate names {unknown[0]!r}, which is neither an active check nor tries=N nor widen=0|1; "
+        raise InputError(f"--ablate names {unknown[0]!r}, which is neither an active check nor tries=N; "
                          f"active: {', '.join(active)}")
     return named
 
