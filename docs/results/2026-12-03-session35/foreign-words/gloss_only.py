@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from rag.checks import Context
 from rag.checks.foreign_words import foreign_words
 from rag.eval import metrics
 from rag.language import detect_language
 
-report = json.load(open(sys.argv[1]))["datasets"]
+report = json.loads(Path(sys.argv[1]).read_text())["datasets"]
 for name, section in report.items():
     rows = section["rows"]
     before, after, changed = [], [], 0

@@ -1,7 +1,8 @@
 """Why right XQuAD drafts are refused: the product on tuning-side questions (outside the reported sample).
 
 For each question: the draft, the checked answer, each dropped sentence's reason and every focused read
-(source and reply). Usage: python probe.py N OUT.jsonl
+(source and reply). ``--plain``: the plain baseline's answers to the same questions instead.
+Usage: python probe.py N OUT.jsonl [--plain]
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import random
 import sys
 from dataclasses import replace
 
+from rag.eval.designs import DESIGNS
 from rag.eval.runner import XQUAD_SAMPLE, xquad_sample
 from rag.eval.xquad import _scored, build_index, load_xquad
 from rag.factory import build_assistant, build_embedder, build_generator
@@ -42,7 +44,10 @@ with open(out, "w") as f:
     for k, idx in enumerate(tune[:n]):
         q = questions[idx]
         reads.clear()
-        ans, off, _ = assistant.ask_ablated(q["question_en"], (), ())
+        if "--plain" in sys.argv:
+            ans = off = DESIGNS["plain"](q["question_en"], assistant.retriever, generator)
+        else:
+            ans, off, _ = assistant.ask_ablated(q["question_en"], (), ())
         row = {"id": q["id"], "question": q["question_en"], "gold": q["answers"], "answer": ans.answer,
                "draft": off.answer, "on": _scored(ans, q["answers"])["contains_gold"],
                "off": _scored(off, q["answers"])["contains_gold"], "refused": ans.refused,
