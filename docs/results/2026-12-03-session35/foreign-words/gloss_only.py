@@ -22,7 +22,7 @@ report = json.loads(Path(sys.argv[1]).read_text())["datasets"]
 for name, section in report.items():
     rows = section["rows"]
     before, after, changed = [], [], 0
-    right = [0, 0]
+    gold_before = gold_after = 0
     for r in rows:
         a = r["ablated"]["foreign_words"]
         lang = detect_language(r["question"])
@@ -33,8 +33,8 @@ for name, section in report.items():
         before.append((lang, a["answer"], a["refused"]))
         after.append((lang, text, a["refused"]))
         if name == "xquad":
-            right[0] += a["contains_gold"]
-            right[1] += (
-                not a["refused"] and any(metrics.fact_present(text, [g]) for g in r["gold"]))
+            gold_before += a["contains_gold"]
+            gold_after += not a["refused"] and any(metrics.fact_present(text, [g]) for g in r["gold"])
+    gold = f"; contains gold {gold_before} -> {gold_after}" if name == "xquad" else ""
     print(f"{name}: answers changed {changed}; untranslated {metrics.untranslated(before)} -> "
-          f"{metrics.untranslated(after)}" + (f"; contains gold {right[0]} -> {right[1]}" if name == "xquad" else ""))
+          f"{metrics.untranslated(after)}{gold}")
