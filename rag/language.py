@@ -9,6 +9,7 @@ which language it is in.
 
 from __future__ import annotations
 
+import functools
 import re
 
 LANGUAGE_NAMES = {"en": "English", "de": "German"}
@@ -143,3 +144,61 @@ def foreign_spans(text: str, lang: str) -> list[tuple[int, int]]:
             close()
     close()
     return spans
+
+
+PLACE_MARGIN = 1.0
+"""How much more common (Zipf units) a German place name must be in German than in English to be replaced.
+
+Below it the name is also an English word or the English name itself: "Island" (Iceland; 4.5 in
+German, 5.0 in English), "Rom" (ROM, 0.9 apart), "Myanmar".
+"""
+
+
+_NOT_PLACES = frozenset({"ZZ", "XA", "XB"})
+"""CLDR's codes for an unknown region and its two pseudo-locales ("Unbekannt", "Pseudo-Akzente")."""
+
+
+@functools.cache
+def place_names(src: str = "de", dst: str = "en") -> dict[str, str]:
+    """Names of countries, territories and cities that ``dst`` writes otherwise than ``src``, from CLDR.
+
+    A German source names places in German, and the model copies them into English answers
+    ("Litauen, Lettland, Polen and the Ukraine", seeds; "Philip II. von Spanien", XQuAD), which an
+    English reader does not know or cannot search for. CLDR (through Babel, which trafilatura's
+    URL library already needs) holds every country's name and the exemplar city of every time
+    zone in both languages, so no list of ours is kept: 192 names from "Ägypten" to "Zypern",
+    "Moskau", "Wien", "Kiew", "Warschau". Cities that are no zone's exemplar ("München",
+    "Sotschi") are not among them.
+    """
+    from babel import Locale
+    from wordfreq import zipf_frequency
+
+    source, target = Locale(src), Locale(dst)
+    pairs: dict[str, str] = {}
+    for code, name in source.territories.items():
+        other = target.territories.get(code)
+        if code.isalpha() and code not in _NOT_PLACES and other and other != name:
+            pairs[name] = other
+    for zone, names in source.time_zones.items():
+        city = names.get("city") if not zone.startswith("Etc/") else None
+        other = target.time_zones.get(zone, {}).get("city") or zone.rsplit("/", 1)[-1].replace("_", " ")
+        if city and other != city:
+            pairs.setdefault(city, other)
+    def foreign(name: str) -> bool:
+        return zipf_frequency(name.lower(), src) - zipf_frequency(name.lower(), dst) >= PLACE_MARGIN
+
+    return {name: other for name, other in pairs.items() if "\u00ad" not in name and foreign(name)}
+
+
+@functools.cache
+def _place_pattern(src: str, dst: str) -> re.Pattern[str]:
+    names = sorted(place_names(src, dst), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, names)) + r")(?![\w-])")
+
+
+def foreign_places(text: str, lang: str) -> list[tuple[int, int, str]]:
+    """Spans of German place names in an English ``text``, each with its English name."""
+    if lang != "en":
+        return []
+    english = place_names("de", "en")
+    return [(m.start(), m.end(), english[m.group()]) for m in _place_pattern("de", "en").finditer(text)]

@@ -143,7 +143,8 @@ def load() -> None:
         lead_in,
         number_words,
         numbers_in_quote,
+        place_names,
     )
 
     del (adds_to_question, answer_judge, calendar_words, capitals_in_quote, dates_in_quote, fact_kind, focused_read,
-         foreign_words, lead_in, number_words, numbers_in_quote)
+         foreign_words, lead_in, number_words, numbers_in_quote, place_names)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from rag.language import foreign_spans
+from rag.language import foreign_places, foreign_spans
 from rag.textnorm import fold, normalize_dates, normalize_number, numbers
 
 DEFINITIONS = {
@@ -38,8 +38,9 @@ DEFINITIONS = {
     "risk": "share of the answered items that are answered wrongly (answered_wrong / coverage)",
     "unanswerable_refused": "unanswerable items only: share refused",
     "untranslated": ("answered English-question items only: share of answers that leave a run of German words "
-                      "(rag.language.foreign_spans: \"Zentrum für bemannte Raumfahrt\"), which an English reader "
-                      "cannot check against the question"),
+                      "(rag.language.foreign_spans: \"Zentrum für bemannte Raumfahrt\") or a German place name with an "
+                      "English one (rag.language.foreign_places: \"Litauen\"), which an English reader cannot check "
+                      "against the question"),
     "exact_match": ("XQuAD: a gold answer string (German or English) is contained in the answer, numbers and "
                     "dates written one way as above"),
     "token_f1": "XQuAD: best token-level F1 between the answer and a gold answer string",
@@ -63,7 +64,8 @@ def untranslated(answers: Iterable[tuple[str, str, bool]]) -> float | None:
     English question was answered.
     """
     texts = [CITATION_MARK.sub("", a) for lang, a, refused in answers if lang == "en" and not refused]
-    return sum(bool(foreign_spans(t, "en")) for t in texts) / len(texts) if texts else None
+    return (sum(bool(foreign_spans(t, "en") or foreign_places(t, "en")) for t in texts) / len(texts)
+            if texts else None)
 
 
 def fact_present(answer: str, variants: Sequence[str]) -> bool:
