@@ -359,7 +359,14 @@ def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant:
     assert totals["ablation"]["fact_kind"]["unanswerable_refused"] == 0.0
     assert totals["ablation"]["fact_kind"]["answered_wrong"] == 1.0
     assert set(totals["ablation"]) == {"fact_kind", "focused_read"}
-    from rag.eval.runner import row_json
+    assert totals["ablation"]["fact_kind"]["untranslated"] == 0.0, "the answer with fact_kind off leaves no German"
+    from rag.eval.runner import render_markdown, row_json
+
+    md = render_markdown({"created": "now", "datasets": {"seeds": {"totals": totals, "rows": []}}})
+    table = md[md.index("### Each check off in turn"):].splitlines()
+    assert table[2] == "| check off | answer_correctness | answered_wrong | unanswerable_refused | untranslated |"
+    assert table[4].startswith("| none (the product) | ") and table[5].startswith("| fact_kind | ")
+    assert "1.000" in table[5].split("|")[3], "fact_kind off: the unanswerable question answered wrongly"
 
     shown = row_json(rows[1])["ablated"]["fact_kind"]
     assert not shown["refused"] and shown["correct"] is False and "Lukaschenko spoke" in shown["answer"], shown

@@ -61,7 +61,7 @@ def test_german_words_are_put_into_english_when_asked_for(assistant):
 
     The check is run on a sentence that leaves German in, with the real model as translator, so it
     is tested on every CPU; the headline answer through the pipeline is checked too where this CPU's
-    draft passes the checks. Off by default: it cost a held-out seeds-gate question (README, session 17).
+    draft passes the checks. Off by default: it cost a held-out seeds-gate question (docs/history.md, session 17).
     """
     from rag.checks import Context
     from rag.checks.foreign_words import foreign_words

@@ -271,13 +271,18 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
 
 
 def _ablated_figures(rows: list[Row], name: str) -> dict[str, float]:
-    """Correctness, answered-wrong and unanswerable refusals with check ``name`` off (same drafts)."""
+    """Correctness, answered-wrong, unanswerable refusals and German words left with check ``name`` off (same drafts).
+
+    The last is what a ``present`` check (``calendar_words``, ``place_names``) is for: it changes no
+    verdict, only how a kept sentence reads.
+    """
     pairs = [(r, r.ablated[name]) for r in rows if name in r.ablated]
     answerable = [ok for r, (_, ok) in pairs if r.item.answerable]
     unanswerable = [a for r, (a, _) in pairs if not r.item.answerable]
     return {"answer_correctness": sum(bool(ok) for ok in answerable) / (len(answerable) or 1),
             **metrics.risk_coverage([(not a.refused, not r.item.answerable or not ok) for r, (a, ok) in pairs]),
-            "unanswerable_refused": sum(a.refused for a in unanswerable) / (len(unanswerable) or 1)}
+            "unanswerable_refused": sum(a.refused for a in unanswerable) / (len(unanswerable) or 1),
+            "untranslated": metrics.untranslated((r.item.lang, a.answer, a.refused) for r, (a, _) in pairs)}
 
 
 def _answer_figures(rows: list[Row], verified: bool, judge_names: list[str]) -> dict[str, Any]:
@@ -382,13 +387,28 @@ def _question_lines(r: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def _ablation_lines(totals: dict[str, Any]) -> list[str]:
+    """``--ablate`` as a table: each check off in turn beside the product, the same drafts."""
+    ablation = totals.get("ablation")
+    if not ablation:
+        return []
+    figures = [k for k in next(iter(ablation.values())) if k not in ("coverage", "risk")]
+    lines = ["", "### Each check off in turn (the same drafts)", "",
+             "| check off | " + " | ".join(figures) + " |", "|---" * (len(figures) + 1) + "|",
+             "| none (the product) | " + " | ".join(_fmt(totals.get(k, "")) for k in figures) + " |"]
+    for name, v in ablation.items():
+        lines.append(f"| {name} | " + " | ".join(_fmt(v.get(k, "")) for k in figures) + " |")
+    return lines
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     lines = [f"# Evaluation report ({report['created']})", ""]
     for name, section in report["datasets"].items():
         lines += [f"## {name}", "", "| metric | value |", "|---|---|"]
         for k, v in section["totals"].items():
-            if k not in ("by_kind", "verification"):
+            if k not in ("by_kind", "verification", "ablation"):
                 lines.append(f"| {k} | {_fmt(v)} |")
+        lines += _ablation_lines(section["totals"])
         ver = section["totals"].get("verification")
         if ver:
             lines += ["", "### Verification off vs on (one generation, assembled both ways)", "",

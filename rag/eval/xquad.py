@@ -141,11 +141,12 @@ def _summary(scored: list[dict[str, Any]], judge_names: list[str]) -> dict[str, 
 
 
 def _ablated(scored: list[dict[str, Any]]) -> dict[str, float]:
-    """Contains-gold, refused and answered-wrong of one ablation's answers."""
+    """Contains-gold, refused, answered-wrong and German words left, of one ablation's answers."""
     n = len(scored) or 1
     return {"contains_gold": sum(r["contains_gold"] for r in scored) / n,
             "refused": sum(r["refused"] for r in scored) / n,
-            **metrics.risk_coverage([(not r["refused"], not r["contains_gold"]) for r in scored])}
+            **metrics.risk_coverage([(not r["refused"], not r["contains_gold"]) for r in scored]),
+            "untranslated": metrics.untranslated(("en", r["answer"], r["refused"]) for r in scored)}
 
 
 def _scored(answer: Answer, golds: list[str]) -> dict[str, Any]:
