@@ -270,7 +270,7 @@ def summarize_seeds(rows: list[Row], retrieval_only: bool) -> dict[str, Any]:
     return totals
 
 
-def _ablated_figures(rows: list[Row], name: str) -> dict[str, float]:
+def _ablated_figures(rows: list[Row], name: str) -> dict[str, float | None]:
     """Correctness, answered-wrong, unanswerable refusals and German words left with check ``name`` off (same drafts).
 
     The last is what a ``present`` check (``calendar_words``, ``place_names``) is for: it changes no

@@ -140,7 +140,7 @@ def _summary(scored: list[dict[str, Any]], judge_names: list[str]) -> dict[str, 
                               [v for r in scored for v in r["sentence_support"]], judge_names)}
 
 
-def _ablated(scored: list[dict[str, Any]]) -> dict[str, float]:
+def _ablated(scored: list[dict[str, Any]]) -> dict[str, float | None]:
     """Contains-gold, refused, answered-wrong and German words left, of one ablation's answers."""
     n = len(scored) or 1
     return {"contains_gold": sum(r["contains_gold"] for r in scored) / n,
