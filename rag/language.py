@@ -171,7 +171,6 @@ def place_names(src: str = "de", dst: str = "en") -> dict[str, str]:
     "Sotschi") are not among them.
     """
     from babel import Locale
-    from wordfreq import zipf_frequency
 
     source, target = Locale(src), Locale(dst)
     pairs: dict[str, str] = {}
@@ -184,10 +183,8 @@ def place_names(src: str = "de", dst: str = "en") -> dict[str, str]:
         other = target.time_zones.get(zone, {}).get("city") or zone.rsplit("/", 1)[-1].replace("_", " ")
         if city and other != city:
             pairs.setdefault(city, other)
-    def foreign(name: str) -> bool:
-        return zipf_frequency(name.lower(), src) - zipf_frequency(name.lower(), dst) >= PLACE_MARGIN
-
-    return {name: other for name, other in pairs.items() if "\u00ad" not in name and foreign(name)}
+    return {name: other for name, other in pairs.items()
+            if "\u00ad" not in name and _zipf(name.lower(), src) - _zipf(name.lower(), dst) >= PLACE_MARGIN}
 
 
 @functools.cache
