@@ -367,6 +367,12 @@ def test_ablation_reassembles_the_same_draft_with_each_check_off(make_assistant:
     assert table[2] == "| check off | answer_correctness | answered_wrong | unanswerable_refused | untranslated |"
     assert table[4].startswith("| none (the product) | ") and table[5].startswith("| fact_kind | ")
     assert "1.000" in table[5].split("|")[3], "fact_kind off: the unanswerable question answered wrongly"
+    verification = {"on": {"contains_gold": 0.43, "refused": 0.34}, "off": {"contains_gold": 0.5, "refused": 0.01},
+                    "verify_s": 1.0, "check_cost_mean_s": {}, "llm_judge_s_per_call": 0.0}
+    xquad = {"answers": {"contains_gold": 0.43, "refused": 0.34}, "verification": verification,
+             "ablation": {"fact_kind": {"contains_gold": 0.44, "refused": 0.33}}}
+    xmd = render_markdown({"created": "now", "datasets": {"xquad": {"totals": xquad, "rows": []}}})
+    assert "| none (the product) | 0.430 | 0.340 |" in xmd, "XQuAD keeps its answer figures below the top"
 
     shown = row_json(rows[1])["ablated"]["fact_kind"]
     assert not shown["refused"] and shown["correct"] is False and "Lukaschenko spoke" in shown["answer"], shown

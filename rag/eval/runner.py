@@ -388,14 +388,19 @@ def _question_lines(r: dict[str, Any]) -> list[str]:
 
 
 def _ablation_lines(totals: dict[str, Any]) -> list[str]:
-    """``--ablate`` as a table: each check off in turn beside the product, the same drafts."""
+    """``--ablate`` as a table: each check off in turn beside the product, the same drafts.
+
+    The product's row is the checked assembly of "verification off vs on", which both the seeds
+    and the XQuAD totals hold (XQuAD keeps its answer figures under ``answers``, not at the top).
+    """
     ablation = totals.get("ablation")
     if not ablation:
         return []
+    product = totals.get("verification", {}).get("on") or totals
     figures = [k for k in next(iter(ablation.values())) if k not in ("coverage", "risk")]
     lines = ["", "### Each check off in turn (the same drafts)", "",
              "| check off | " + " | ".join(figures) + " |", "|---" * (len(figures) + 1) + "|",
-             "| none (the product) | " + " | ".join(_fmt(totals.get(k, "")) for k in figures) + " |"]
+             "| none (the product) | " + " | ".join(_fmt(product.get(k, "")) for k in figures) + " |"]
     for name, v in ablation.items():
         lines.append(f"| {name} | " + " | ".join(_fmt(v.get(k, "")) for k in figures) + " |")
     return lines
